@@ -1,0 +1,328 @@
+"""The command line: ``stegutils hide``, ``reveal``, ``train``, ``evaluate`` and ``models``.
+
+Also available as ``python -m stegutils``. Every command has ``--help``. Errors are one
+line on stderr starting with ``error:`` and a non-zero exit status; ``--debug`` shows the
+traceback instead.
+
+Introduced in chapter 5 (Training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import sys
+
+__all__ = ["main", "build_parser"]
+
+_PNG_SUFFIXES = {".png"}
+_LOSSY_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".heic", ".avif"}
+
+
+class CLIError(Exception):
+    """An error to report as one line, without a traceback."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _same_file(a: pathlib.Path, b: pathlib.Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _check_output(out: pathlib.Path, inputs, *, kind: str, png_only: bool):
+    for source in inputs:
+        if _same_file(pathlib.Path(source), out):
+            raise CLIError(f"--out {out} is one of the input files; choose another name "
+                           "(inputs are never overwritten)")
+    suffix = out.suffix.lower()
+    if png_only and suffix in _LOSSY_SUFFIXES:
+        raise CLIError(
+            f"refusing to write the {kind} as {suffix}: lossy compression destroys the "
+            "hidden secret; use a .png file name"
+        )
+    if png_only and suffix not in _PNG_SUFFIXES:
+        raise CLIError(f"the {kind} must be written as a .png file, got {out.name!r}")
+    if not out.parent.exists():
+        raise CLIError(f"the folder {out.parent} for --out does not exist")
+
+
+def _load_model(name):
+    from stegutils import pretrained
+
+    net, card = pretrained.load(name)
+    return net, card
+
+
+def _print(message, *, quiet=False):
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+# -------------------------------------------------------------------------- commands
+
+
+def _cmd_hide(args):
+    from stegutils import data
+
+    out = pathlib.Path(args.out)
+    _check_output(out, [args.cover, args.secret], kind="container", png_only=True)
+    cover = data.load_image(args.cover)
+    secret = data.load_image(args.secret)
+    if secret.shape != cover.shape:
+        _print(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
+               f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size",
+               quiet=args.quiet)
+        secret = data.resize(secret, cover.shape[:2])
+    net, card = _load_model(args.model)
+    container = net.hide(cover, secret)
+    data.save_image(out, container)
+    _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+
+
+def _cmd_reveal(args):
+    from stegutils import data
+
+    out = pathlib.Path(args.out)
+    _check_output(out, [args.container], kind="revealed secret", png_only=False)
+    if out.suffix.lower() not in data_suffixes():
+        raise CLIError(f"--out must end in one of {sorted(data_suffixes())}, got {out.name!r}")
+    if pathlib.Path(args.container).suffix.lower() in _LOSSY_SUFFIXES:
+        _print("warning: the container is a lossy file; if it was saved with lossy "
+               "compression the secret is damaged", quiet=args.quiet)
+    container = data.load_image(args.container)
+    net, card = _load_model(args.model)
+    revealed = net.reveal(container)
+    data.save_image(out, revealed)
+    _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+
+
+def data_suffixes():
+    return {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _config_from_args(args):
+    from stegutils import train
+
+    values = {}
+    for field in dataclasses.fields(train.Config):
+        value = getattr(args, field.name, None)
+        if value is not None:
+            values[field.name] = value
+    if args.variant_options:
+        try:
+            values["variant_options"] = json.loads(args.variant_options)
+        except json.JSONDecodeError as error:
+            raise CLIError(f"--variant-options must be a JSON object: {error}") from None
+        if not isinstance(values["variant_options"], dict):
+            raise CLIError("--variant-options must be a JSON object, like '{\"width\": 32}'")
+    return train.Config(**values)
+
+
+def _cmd_train(args):
+    from stegutils import train
+
+    run_dir = pathlib.Path(args.run_dir)
+    exists = (run_dir / "config.json").exists()
+    if exists and not args.resume:
+        raise CLIError(f"{run_dir} already holds a run; pass --resume to continue it, or "
+                       "choose a new --run-dir")
+    if args.resume and not exists:
+        raise CLIError(f"--resume: {run_dir} holds no run (no config.json)")
+    if args.resume:
+        config = train.load_config(run_dir)
+        if args.steps is not None:
+            config.steps = args.steps
+    else:
+        config = _config_from_args(args)
+    strategy = None
+    if args.distribute == "mirrored":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+    elif args.distribute == "multi-worker":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    trainer = train.Trainer(config, run_dir, strategy=strategy)
+    if trainer.resumed_from is not None:
+        _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
+    history = trainer.fit(progress=not args.quiet)
+    if history:
+        last = history[-1]
+        _print(f"step {last['step']}: cover {last['cover_psnr']:.2f} dB, secret "
+               f"{last['secret_psnr']:.2f} dB (training batches)", quiet=args.quiet)
+
+
+def _cmd_evaluate(args):
+    from stegutils import data, metrics
+
+    net, card = _load_model(args.model)
+    images = data.photos(args.data, args.split)
+    secrets, covers = data.heldout_pairs(images, size=args.size, count=args.count,
+                                         seed=args.seed)
+    report = metrics.evaluate(net, secrets, covers)
+    summary = metrics.summarize(report)
+    result = {"model": card.get("name", str(args.model)), "data": args.data,
+              "split": args.split, "size": args.size, **summary}
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+        return
+    print(f"model {result['model']} on {summary['images']} pairs of {args.size}x{args.size} "
+          f"crops from {args.data} ({args.split}), 8-bit containers")
+    print(f"{'':8}{'mean pixel error':>18}{'PSNR (dB)':>12}{'SSIM':>9}")
+    for part in ("cover", "secret"):
+        print(f"{part:8}{summary[f'{part}_mpe']:>18.2f}{summary[f'{part}_psnr']:>12.2f}"
+              f"{summary[f'{part}_ssim']:>9.4f}")
+
+
+def _cmd_models(args):
+    from stegutils import models, pretrained
+
+    names = pretrained.list()
+    if args.json:
+        print(json.dumps({"shipped": {n: pretrained.card(n) for n in names},
+                          "variants": models.variant_names()}, indent=2))
+        return
+    print("shipped models:" + ("" if names else " none"))
+    for name in names:
+        info = pretrained.card(name)
+        default = " (default)" if name == pretrained.DEFAULT_MODEL else ""
+        print(f"  {name}{default}: variant {info['variant']}")
+    print("variants: " + ", ".join(models.variant_names()))
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonneg_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # Same shape as every other error: one line, then the usage hint.
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``stegutils`` command."""
+    parser = _Parser(prog="stegutils",
+                     description="Hide an image inside another with deep steganography.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
+    parser.add_argument("--quiet", action="store_true", help="print only results")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    model_help = "a shipped model name or a run folder (default: the shipped default)"
+
+    hide = sub.add_parser("hide", help="hide a secret image in a cover image",
+                          description="Hide SECRET inside COVER and write the container "
+                          "as an 8-bit PNG. A secret of another size is resized to the cover.")
+    hide.add_argument("--cover", required=True, help="the cover image (any format Pillow reads)")
+    hide.add_argument("--secret", required=True, help="the image to hide")
+    hide.add_argument("--out", required=True, help="the container to write (.png)")
+    hide.add_argument("--model", default=None, help=model_help)
+    hide.set_defaults(func=_cmd_hide)
+
+    reveal = sub.add_parser("reveal", help="reveal the secret hidden in a container",
+                            description="Reveal the secret hidden in CONTAINER.")
+    reveal.add_argument("container", help="the container image (a .png written by hide)")
+    reveal.add_argument("--out", required=True, help="where to write the revealed secret")
+    reveal.add_argument("--model", default=None, help=model_help)
+    reveal.set_defaults(func=_cmd_reveal)
+
+    train = sub.add_parser("train", help="train a model (resumable)",
+                           description="Train the three networks; --resume continues a run "
+                           "from its latest checkpoint.")
+    train.add_argument("--run-dir", required=True, help="folder for checkpoints and history")
+    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument("--variant", default=None, help="model variant (default fast)")
+    train.add_argument("--variant-options", default=None,
+                       help="JSON object of variant options, e.g. '{\"width\": 32}'")
+    train.add_argument("--size", type=_positive_int, default=None, help="crop size (64)")
+    train.add_argument("--beta", type=_nonneg_float, default=None, help="secret weight (0.75)")
+    train.add_argument("--noise", type=_nonneg_float, default=None, help="container noise std (0)")
+    train.add_argument("--lr", type=_nonneg_float, default=None, help="learning rate (1e-3)")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None)
+    train.add_argument("--batch-size", type=_positive_int, default=None, help="batch size (8)")
+    train.add_argument("--steps", type=_positive_int, default=None, help="total steps (1000)")
+    train.add_argument("--seed", type=int, default=None, help="random seed (0)")
+    train.add_argument("--precision", choices=["auto", "float32", "bfloat16", "float16"],
+                       default=None, help="compute precision (auto)")
+    train.add_argument("--data", default=None,
+                       help="'builtin', 'bsds500' or a folder of photos (builtin)")
+    train.add_argument("--pairs", choices=["random-crop", "seed-recipe"], default=None,
+                       help="random crops, or the blog post's 100 photos resized whole")
+    train.add_argument("--val-photos", type=int, default=None,
+                       help="training photos kept aside for choosing the best weights (10)")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=None)
+    train.add_argument("--log-every", type=_positive_int, default=None)
+    train.add_argument("--eval-every", type=_positive_int, default=None)
+    train.add_argument("--distribute", choices=["none", "mirrored", "multi-worker"],
+                       default="none", help="tf.distribute strategy (multi-worker reads TF_CONFIG)")
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="measure a model on held-out photos",
+                              description="Hide and reveal held-out pairs (8-bit PNG "
+                              "containers) and report mean pixel error, PSNR and SSIM.")
+    evaluate.add_argument("--model", default=None, help=model_help)
+    evaluate.add_argument("--data", default="builtin",
+                          help="'builtin', 'bsds500' or a folder of photos (builtin)")
+    evaluate.add_argument("--split", default="test", help="which split (test)")
+    evaluate.add_argument("--size", type=_positive_int, default=64, help="crop size (64)")
+    evaluate.add_argument("--count", type=_positive_int, default=100, help="pairs (100)")
+    evaluate.add_argument("--seed", type=int, default=1234, help="seed of the crops (1234)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    listing = sub.add_parser("models", help="list the shipped models and the variants")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (CLIError, ValueError, TypeError, OSError) as error:
+        if args.debug:
+            raise
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Trained models: the ones the library ships, and any run folder that ``train`` wrote.
+
+A shipped model is two files in ``stegutils/weights/``: ``NAME.weights.h5`` (the weights,
+in Keras' HDF5 weights format: arrays only, no pickled code) and ``NAME.json``, its
+*model card*: the variant and full training config, the data and split it was trained
+on, its steps and wall time, its held-out metrics, the exact commands that trained and
+evaluated it, and the SHA-256 of the weights file. :func:`load` checks that hash before
+it reads a byte of weights, and rebuilds the architecture from the variant registry
+(never from code stored in a file).
+
+Introduced in chapter 5 (Training).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import shutil
+
+import tensorflow as tf
+
+from stegutils import models as _models
+from stegutils import train as _train
+
+__all__ = ["DEFAULT_MODEL", "WEIGHTS_DIR", "list", "load", "card", "export", "sha256"]
+
+#: The model used when none is named (by the command line, the widgets, the book).
+DEFAULT_MODEL = "fast"
+
+#: Where the shipped models live.
+WEIGHTS_DIR = pathlib.Path(__file__).with_name("weights")
+
+_list = list  # the public ``list`` below shadows the builtin inside this module
+
+
+def sha256(path) -> str:
+    """The SHA-256 of a file, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def list() -> _list[str]:  # noqa: A001 - the name the book uses: pretrained.list()
+    """Names of the shipped models (those with a card and a weights file).
+
+    Introduced in chapter 5 (Training).
+    """
+    if not WEIGHTS_DIR.is_dir():
+        return []
+    return sorted(
+        path.stem for path in WEIGHTS_DIR.glob("*.json")
+        if path.with_name(f"{path.stem}.weights.h5").exists()
+    )
+
+
+def card(name: str) -> dict:
+    """The model card of a shipped model.
+
+    Raises
+    ------
+    ValueError
+        If there is no shipped model of that name (the message lists those there are).
+    """
+    path = WEIGHTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise ValueError(_unknown_model_message(name))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the model card {path.name} is not valid JSON: {error}") from None
+
+
+def _unknown_model_message(name):
+    shipped = list()
+    where = ", ".join(shipped) if shipped else "none yet"
+    return (
+        f"no model named {name!r}: expected the name of a shipped model ({where}) "
+        "or a run folder written by `stegutils train`"
+    )
+
+
+def load(name_or_dir: str | os.PathLike | None = None, *, precision: str = "float32"):
+    """Load a shipped model by name, or the best weights of a training run.
+
+    Parameters
+    ----------
+    name_or_dir : str or path, optional
+        A name from :func:`list`, or a run folder written by
+        :class:`stegutils.train.Trainer` (its ``best.weights.h5`` is used, else
+        ``final.weights.h5``). Default: :data:`DEFAULT_MODEL`.
+    precision : str, optional
+        Compute precision for the rebuilt networks (see
+        :func:`stegutils.models.resolve_precision`); weights are stored in float32.
+
+    Returns
+    -------
+    (StegoNet, dict)
+        The three networks (``net.prep``, ``net.hiding``, ``net.revealing``; use
+        ``net.hide`` and ``net.reveal``) and the model card. For a run folder the card
+        is made from its config and validation record.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, a folder that is not a run, a weights file whose hash does
+        not match its card, or a corrupt or truncated weights file.
+
+    Introduced in chapter 5 (Training).
+    """
+    name_or_dir = DEFAULT_MODEL if name_or_dir is None else name_or_dir
+    path = pathlib.Path(name_or_dir)
+    if path.is_dir():
+        return _load_run(path, precision)
+    if isinstance(name_or_dir, str) and "/" not in name_or_dir and os.sep not in name_or_dir:
+        info = card(name_or_dir)
+        weights = WEIGHTS_DIR / info["weights"]
+        if not weights.is_file():
+            raise ValueError(f"the weights file {weights.name} of model {name_or_dir!r} is missing")
+        actual = sha256(weights)
+        if actual != info["sha256"]:
+            raise ValueError(
+                f"the weights file {weights.name} does not match its model card "
+                f"(SHA-256 {actual[:12]}..., expected {info['sha256'][:12]}...): it is "
+                "corrupt or was changed; reinstall the package"
+            )
+        config = _train.Config.from_dict(info["config"])
+        return _build_and_load(config, weights, precision), info
+    raise ValueError(_unknown_model_message(str(name_or_dir)))
+
+
+def _load_run(run_dir, precision):
+    config = _train.load_config(run_dir)
+    for candidate in ("best.weights.h5", "final.weights.h5"):
+        weights = run_dir / candidate
+        if weights.is_file():
+            break
+    else:
+        raise ValueError(
+            f"{run_dir} holds no weights yet (best.weights.h5 or final.weights.h5); "
+            "train it first"
+        )
+    best = run_dir / "best.json"
+    info = {
+        "name": run_dir.name,
+        "variant": config.variant,
+        "config": config.to_dict(),
+        "weights": str(weights),
+        "validation": json.loads(best.read_text()) if best.exists() else None,
+    }
+    return _build_and_load(config, weights, precision), info
+
+
+def _build_and_load(config, weights, precision):
+    net = _models.build(config.variant, precision=precision, **config.variant_options)
+    probe = tf.zeros([1, 2 * net.multiple, 2 * net.multiple, 3])
+    net((probe, probe))
+    try:
+        net.load_weights(weights)
+    except Exception as error:  # h5py and Keras raise many types for a bad file
+        raise ValueError(
+            f"could not read the weights file {pathlib.Path(weights).name}: it is corrupt, "
+            f"truncated or for another architecture ({type(error).__name__}: {error})"
+        ) from None
+    return net
+
+
+def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None,
+           extra: dict | None = None) -> pathlib.Path:
+    """Copy a run's weights into the shipped models, with a model card.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder written by :class:`stegutils.train.Trainer`.
+    name : str
+        The model's name (``NAME.weights.h5`` and ``NAME.json``).
+    weights : str, optional
+        Which weights of the run to ship (default its best).
+    out_dir : path, optional
+        Default :data:`WEIGHTS_DIR`.
+    extra : dict, optional
+        More card fields (commands, wall time, measured metrics); they are merged in.
+
+    Returns
+    -------
+    pathlib.Path
+        The card's path.
+
+    Introduced in chapter 5 (Training).
+    """
+    run_dir = pathlib.Path(run_dir)
+    out_dir = pathlib.Path(out_dir or WEIGHTS_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = _train.load_config(run_dir)
+    source = run_dir / weights
+    if not source.is_file():
+        raise ValueError(f"{source} does not exist")
+    target = out_dir / f"{name}.weights.h5"
+    tmp = out_dir / f".{name}.tmp.weights.h5"
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    info = {
+        "name": name,
+        "variant": config.variant,
+        "config": config.to_dict(),
+        "weights": target.name,
+        "sha256": sha256(target),
+        "size_bytes": target.stat().st_size,
+        "parameters": None,
+        "exported_from": {"weights": weights},
+        "machine": {"platform": platform.platform(terse=True),
+                    "processor": platform.machine(), "cpus": os.cpu_count()},
+    }
+    net, _ = load(run_dir)
+    info["parameters"] = _models.count_params(net)
+    info.update(extra or {})
+    card_path = out_dir / f"{name}.json"
+    _train.write_json_atomic(card_path, info)
+    return card_path

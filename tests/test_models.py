@@ -1,0 +1,138 @@
+"""The networks: shapes, variants, counts, padding, rounding."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stegutils import models
+
+TINY = {
+    "seed": {"channels": 4, "depth": 2},
+    "paper": {"prep_depth": 1, "hide_depth": 1, "reveal_depth": 1},
+    "fast": {"width": 8, "prep_depth": 1, "hide_depth": 2, "reveal_depth": 2,
+             "reveal_width": 8},
+}
+
+
+@pytest.mark.parametrize("variant", ["seed", "paper", "fast"])
+def test_every_variant_maps_images_to_images_of_the_same_shape(variant):
+    net = models.build(variant, seed=0, **TINY[variant])
+    secret = tf.random.uniform([2, 16, 24, 3], seed=1)
+    cover = tf.random.uniform([2, 16, 24, 3], seed=2)
+    container, revealed = net((secret, cover))
+    assert container.shape == cover.shape
+    assert revealed.shape == secret.shape
+    assert container.dtype == tf.float32 and revealed.dtype == tf.float32
+
+
+def test_full_size_variants_build_with_their_documented_shapes():
+    seed = models.build("seed")
+    convs = [layer for layer in seed.prep.layers if hasattr(layer, "kernel")]
+    assert [tuple(c.kernel.shape[:2]) for c in convs] == [(3, 3)] * 5
+    assert all(c.filters == 50 for c in convs)
+    hide_convs = [layer for layer in seed.hiding.layers if hasattr(layer, "kernel")]
+    assert [c.kernel.shape[0] for c in hide_convs] == [4] * 6
+    assert hide_convs[-1].filters == 3
+    reveal_convs = [layer for layer in seed.revealing.layers if hasattr(layer, "kernel")]
+    assert [c.kernel.shape[0] for c in reveal_convs] == [5] * 6
+
+    paper = models.build("paper")
+    prep_convs = [layer for layer in paper.prep.layers if hasattr(layer, "kernel")]
+    assert sorted((c.kernel.shape[0], c.filters) for c in prep_convs) == \
+        [(3, 50), (3, 50), (4, 10), (4, 10), (5, 5), (5, 5)]
+    assert paper.prep.output.shape[-1] == 65
+
+
+def test_parameter_count_of_one_convolution_matches_hand_count():
+    net = models.build("seed", channels=4, depth=1)
+    counts = models.count_params(net)
+    # prep: one 3x3 conv 3->4 with bias
+    assert counts["prep"] == 3 * 3 * 3 * 4 + 4
+    # hide: 4x4 conv (3+4)->4, then 4x4 conv 4->3
+    assert counts["hide"] == (4 * 4 * 7 * 4 + 4) + (4 * 4 * 4 * 3 + 3)
+    # reveal: 5x5 conv 3->4, then 5x5 conv 4->3
+    assert counts["reveal"] == (5 * 5 * 3 * 4 + 4) + (5 * 5 * 4 * 3 + 3)
+    assert counts["total"] == counts["prep"] + counts["hide"] + counts["reveal"]
+
+
+def test_flop_count_matches_hand_count_at_full_and_half_resolution():
+    net = models.build("seed", channels=4, depth=1)
+    flops = models.count_flops(net, (10, 20))
+    assert flops["prep"] == 2 * 10 * 20 * (3 * 3 * 3 * 4)
+    fast = models.build("fast", width=4, prep_depth=1, hide_depth=1, reveal_depth=1,
+                        reveal_width=4, factor=2)
+    fast_flops = models.count_flops(fast, 8)
+    # prep runs at 4x4 positions: one 3x3 conv from 12 (2x2x3) to 4 channels
+    assert fast_flops["prep"] == 2 * 4 * 4 * (3 * 3 * 12 * 4)
+
+
+def test_receptive_field_grows_by_kernel_minus_one_per_layer():
+    net = models.build("seed")
+    fields = models.receptive_field(net)
+    assert fields["prep"] == 1 + 5 * 2
+    assert fields["reveal"] == 1 + 6 * 4
+    fast = models.build("fast", factor=2, prep_depth=2, hide_depth=4, reveal_depth=6)
+    assert models.receptive_field(fast)["reveal"] == 2 * (1 + 7 * 2)
+
+
+def test_hide_and_reveal_take_any_size_and_return_8_bit_containers():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    rng = np.random.default_rng(0)
+    cover = rng.random((13, 21, 3), dtype=np.float32)
+    secret = rng.random((13, 21, 3), dtype=np.float32)
+    container = net.hide(cover, secret)
+    assert container.shape == cover.shape
+    assert np.allclose(container * 255, np.round(container * 255), atol=1e-4)
+    assert container.min() >= 0 and container.max() <= 1
+    revealed = net.reveal(container)
+    assert revealed.shape == secret.shape
+
+
+def test_hide_rejects_mismatched_shapes_and_integer_images():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    with pytest.raises(ValueError, match="same shape"):
+        net.hide(np.zeros((8, 8, 3), np.float32), np.zeros((8, 10, 3), np.float32))
+    with pytest.raises(TypeError, match="float images"):
+        net.hide(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="3 colour channels"):
+        net.reveal(np.zeros((8, 8, 4), np.float32))
+
+
+def test_quantize_rounds_forward_and_passes_gradient_straight_through():
+    x = tf.constant([0.1234, 0.5, 0.9999, 1.5, -0.2])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = models.quantize_8bit(x)
+    expected = np.clip(np.round(np.clip(x.numpy(), 0, 1) * 255) / 255, 0, 1)
+    np.testing.assert_allclose(y.numpy(), expected, atol=1e-7)
+    # inside [0, 1] the gradient is exactly 1; outside, clipping's zero.
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [1, 1, 1, 0, 0])
+
+
+def test_same_seed_builds_identical_weights():
+    a = models.build("seed", seed=3, **TINY["seed"])
+    b = models.build("seed", seed=3, **TINY["seed"])
+    for va, vb in zip(a.trainable_variables, b.trainable_variables):
+        np.testing.assert_array_equal(va.numpy(), vb.numpy())
+
+
+def test_unknown_variant_and_option_name_the_valid_ones():
+    with pytest.raises(ValueError, match="registered variants are"):
+        models.build("resnet")
+    with pytest.raises(ValueError, match="its options are"):
+        models.build("seed", kernel=7)
+
+
+def test_precision_names_resolve_and_bad_ones_fail():
+    assert models.resolve_precision("float32") == "float32"
+    assert models.resolve_precision("bfloat16") == "mixed_bfloat16"
+    assert models.resolve_precision("auto") in {"float32", "mixed_bfloat16", "mixed_float16"}
+    with pytest.raises(ValueError, match="precision must be one of"):
+        models.resolve_precision("half")
+
+
+def test_bfloat16_model_outputs_float32_images():
+    net = models.build("fast", precision="bfloat16", seed=0, **TINY["fast"])
+    x = tf.random.uniform([1, 8, 8, 3])
+    container, revealed = net((x, x))
+    assert container.dtype == tf.float32 and revealed.dtype == tf.float32

@@ -1,0 +1,273 @@
+"""The loss routing, the training loop, checkpoints, resuming and distribution."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stegutils import models, train
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TINY_FAST = {"width": 8, "prep_depth": 1, "hide_depth": 2, "reveal_depth": 2,
+             "reveal_width": 8}
+
+
+def _photos(count=6, seed=0):
+    rng = np.random.default_rng(seed)
+    # Smooth random images (upsampled noise) look more like photos than white noise.
+    small = rng.random((count, 6, 6, 3)).astype(np.float32)
+    return [tf.image.resize(img, (40, 48)).numpy() for img in small]
+
+
+def _tiny_config(**overrides):
+    values = dict(variant="fast", variant_options=TINY_FAST, size=16, batch_size=4,
+                  steps=12, seed=7, precision="float32", log_every=2, eval_every=6,
+                  checkpoint_every=4, lr=1e-3)
+    values.update(overrides)
+    return train.Config(**values)
+
+
+def _network_of(net):
+    owner = {}
+    for name, model in net.networks.items():
+        for variable in model.trainable_variables:
+            owner[id(variable)] = name
+    return [owner[id(v)] for v in net.trainable_variables]
+
+
+def _term_gradients(net, secret, cover, term):
+    with tf.GradientTape() as tape:
+        losses = train.compute_losses(net, secret, cover, beta=0.75)
+        value = getattr(losses, term)
+    grads = tape.gradient(value, net.trainable_variables)
+    return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, net.trainable_variables)]
+
+
+@pytest.mark.parametrize("variant,options", [
+    ("seed", {"channels": 4, "depth": 2}),
+    ("fast", TINY_FAST),
+])
+def test_cover_loss_never_reaches_reveal_network(variant, options):
+    net = models.build(variant, seed=0, **options)
+    secret = tf.random.uniform([2, 16, 16, 3], seed=1)
+    cover = tf.random.uniform([2, 16, 16, 3], seed=2)
+    net((secret, cover))
+    owners = _network_of(net)
+    cover_grads = _term_gradients(net, secret, cover, "cover")
+    secret_grads = _term_gradients(net, secret, cover, "secret")
+    per_network = {"cover": {}, "secret": {}}
+    for owner, cg, sg in zip(owners, cover_grads, secret_grads):
+        per_network["cover"][owner] = per_network["cover"].get(owner, 0.0) + float(tf.norm(cg))
+        per_network["secret"][owner] = per_network["secret"].get(owner, 0.0) + float(tf.norm(sg))
+    assert per_network["cover"]["reveal"] == 0.0
+    assert per_network["cover"]["prep"] > 0 and per_network["cover"]["hide"] > 0
+    for name in ("prep", "hide", "reveal"):
+        assert per_network["secret"][name] > 0, name
+
+
+def test_total_gradient_is_cover_gradient_plus_beta_times_secret_gradient():
+    net = models.build("seed", seed=0, channels=4, depth=2)
+    secret = tf.random.uniform([2, 12, 12, 3], seed=3)
+    cover = tf.random.uniform([2, 12, 12, 3], seed=4)
+    _, total = train.gradients(net, secret, cover, beta=0.75)
+    cover_grads = _term_gradients(net, secret, cover, "cover")
+    secret_grads = _term_gradients(net, secret, cover, "secret")
+    for t, c, s in zip(total, cover_grads, secret_grads):
+        np.testing.assert_allclose(t.numpy(), (c + 0.75 * s).numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_secret_term_outside_the_tape_starves_the_reveal_network():
+    # The classic bug that chapter 4 shows: the revealed image is computed inside the
+    # tape, but the weighted loss is formed outside, so the tape never sees it.
+    net = models.build("seed", seed=0, channels=4, depth=2)
+    secret = tf.random.uniform([2, 12, 12, 3], seed=5)
+    cover = tf.random.uniform([2, 12, 12, 3], seed=6)
+    with tf.GradientTape() as tape:
+        losses = train.compute_losses(net, secret, cover, beta=1.0)
+        cover_loss = losses.cover
+    total = cover_loss + 0.75 * losses.secret  # outside the tape
+    del total
+    grads = tape.gradient(cover_loss, net.revealing.trainable_variables)
+    assert all(g is None for g in grads)
+
+
+def test_container_distortion_rounds_to_8_bits_and_adds_seeded_noise():
+    container = tf.fill([1, 4, 4, 3], 0.5012)
+    rounded = train.distort_container(container)
+    assert np.allclose(rounded.numpy() * 255, np.round(rounded.numpy() * 255), atol=1e-4)
+    seed = tf.constant([1, 2], tf.int64)
+    a = train.distort_container(container, noise=0.05, quantize=False, seed=seed)
+    b = train.distort_container(container, noise=0.05, quantize=False, seed=seed)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert float(tf.math.reduce_std(a)) > 0.01
+
+
+def test_config_rejects_out_of_range_fields_by_name():
+    for field, value in [("beta", 0), ("size", 0), ("noise", -1), ("lr", -1e-3),
+                         ("batch_size", 2.5), ("variant", "nope"), ("pairs", "x"),
+                         ("precision", "half")]:
+        with pytest.raises(ValueError, match=field.split("_")[0]):
+            train.Config(**{field: value})
+    with pytest.raises(ValueError, match="unknown config field"):
+        train.Config.from_dict({"bta": 1})
+
+
+def test_training_writes_config_history_checkpoints_and_best_weights(tmp_path):
+    photos = _photos()
+    trainer = train.Trainer(_tiny_config(), tmp_path, train_images=photos[:4],
+                            val_images=photos[4:])
+    history = trainer.fit(progress=False)
+    assert [r["step"] for r in history] == [2, 4, 6, 8, 10, 12]
+    assert "val_cover_psnr" in history[2] and "val_cover_psnr" in history[5]
+    assert json.loads((tmp_path / "config.json").read_text())["seed"] == 7
+    assert (tmp_path / "best.weights.h5").exists() and (tmp_path / "final.weights.h5").exists()
+    assert json.loads((tmp_path / "best.json").read_text())["step"] in (6, 12)
+    checkpoints = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.index"))
+    assert checkpoints == ["ckpt-12.index", "ckpt-4.index", "ckpt-8.index"]
+    assert not list(tmp_path.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_training_lowers_the_loss():
+    photos = _photos(count=4)
+    config = _tiny_config(steps=60, lr=3e-3, log_every=10, eval_every=60,
+                          checkpoint_every=60)
+    import tempfile
+    with tempfile.TemporaryDirectory() as run_dir:
+        history = train.Trainer(config, run_dir, train_images=photos,
+                                val_images=[]).fit(progress=False)
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+
+
+def test_a_run_with_another_config_is_not_resumed(tmp_path):
+    photos = _photos()
+    train.Trainer(_tiny_config(steps=2), tmp_path, train_images=photos).fit(progress=False)
+    with pytest.raises(ValueError, match="different config.*beta"):
+        train.Trainer(_tiny_config(beta=2.0), tmp_path, train_images=photos)
+    # more steps is fine: that is how a run is extended
+    trainer = train.Trainer(_tiny_config(steps=4), tmp_path, train_images=photos)
+    assert trainer.resumed_from == 2
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time, numpy as np, tensorflow as tf
+    sys.path.insert(0, {root!r})
+    from stegutils import train
+    rng = np.random.default_rng(0)
+    photos = [tf.image.resize(rng.random((6, 6, 3)).astype("float32"), (40, 48)).numpy()
+              for _ in range(6)]
+    config = train.Config(**{config!r})
+    slow = len(sys.argv) > 2
+    def callback(step, record):
+        if slow:
+            time.sleep(0.4)  # give the test time to kill us mid-run
+    trainer = train.Trainer(config, sys.argv[1], train_images=photos[:4], val_images=photos[4:])
+    trainer.fit(progress=False, callback=callback)
+    """
+)
+
+
+def _final_weights(run_dir):
+    from stegutils import pretrained
+
+    net, _ = pretrained._load_run(pathlib.Path(run_dir), "float32")
+    net.load_weights(pathlib.Path(run_dir) / "final.weights.h5")
+    return [v.numpy() for v in net.trainable_variables]
+
+
+def test_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path):
+    config = dict(variant="fast", variant_options=TINY_FAST, size=16, batch_size=4,
+                  steps=30, seed=11, precision="float32", log_every=1, eval_every=10,
+                  checkpoint_every=5, lr=2e-3, noise=0.01)
+    script = tmp_path / "run.py"
+    script.write_text(_KILL_SCRIPT.format(root=str(ROOT), config=config))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_DETERMINISTIC_OPS": "1"}
+
+    straight = tmp_path / "straight"
+    subprocess.run([sys.executable, str(script), str(straight)], check=True, env=env,
+                   timeout=300)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(script), str(killed), "slow"], env=env)
+    try:
+        deadline = time.time() + 240
+        while not (killed / "checkpoints" / "ckpt-10.index").exists():
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.time() < deadline, "no checkpoint appeared"
+            time.sleep(0.05)
+        time.sleep(0.5)  # a step or so past the checkpoint: that work is lost
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert not (killed / "checkpoints" / "ckpt-30.index").exists()
+
+    subprocess.run([sys.executable, str(script), str(killed)], check=True, env=env,
+                   timeout=300)
+    for a, b in zip(_final_weights(straight), _final_weights(killed)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    steps = [json.loads(line)["step"] for line in
+             (killed / "history.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 31)), "history must have every step exactly once"
+
+
+_MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import sys, json, numpy as np, tensorflow as tf
+    sys.path.insert(0, {root!r})
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from stegutils import models, train
+    secret = tf.random.stateless_uniform([4, 16, 16, 3], seed=[1, 2])
+    cover = tf.random.stateless_uniform([4, 16, 16, 3], seed=[3, 4])
+    options = {options!r}
+
+    plain = models.build("fast", seed=5, **options)
+    plain_loss = float(train.compute_losses(plain, secret, cover, beta=0.75).total)
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        mirrored = models.build("fast", seed=5, **options)
+    dataset = tf.data.Dataset.from_tensors((secret, cover))
+    batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    per_replica = strategy.run(
+        lambda s, c: train.compute_losses(mirrored, s, c, beta=0.75,
+                                          global_batch_size=4).total, args=batch)
+    mirrored_loss = float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+    print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
+                      "plain": plain_loss, "mirrored": mirrored_loss}}))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_cpus_gives_the_same_loss_as_no_strategy(tmp_path):
+    script = tmp_path / "mirrored.py"
+    script.write_text(_MIRRORED_SCRIPT.format(root=str(ROOT), options=TINY_FAST))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["replicas"] == 2
+    assert values["mirrored"] == pytest.approx(values["plain"], rel=1e-5)
+
+
+def test_trainer_runs_under_mirrored_strategy(tmp_path):
+    # One device is enough to exercise the distributed code path of the loop.
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    photos = _photos()
+    trainer = train.Trainer(_tiny_config(steps=4), tmp_path, strategy=strategy,
+                            train_images=photos[:4], val_images=photos[4:])
+    history = trainer.fit(progress=False)
+    assert history[-1]["step"] == 4 and np.isfinite(history[-1]["loss"])

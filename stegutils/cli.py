@@ -79,7 +79,10 @@ def _cmd_hide(args):
         _print(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
                f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size",
                quiet=args.quiet)
-        secret = data.resize(secret, cover.shape[:2])
+        enlarging = secret.shape[0] * secret.shape[1] < cover.shape[0] * cover.shape[1]
+        # Area averaging is right for shrinking; enlarging needs interpolation.
+        secret = data.resize(secret, cover.shape[:2],
+                             method="bicubic" if enlarging else "area")
     net, card = _load_model(args.model)
     container = net.hide(cover, secret)
     data.save_image(out, container)

@@ -1,0 +1,229 @@
+"""The book builds in fast mode, cleanly, and its pages load nothing from outside.
+
+The build goes into a temporary folder (``jupyter-book build --path-output``), with its
+own execution cache, so it neither reads nor disturbs the ``_build`` of ``make book``.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+# Sphinx warnings look like "path:line: WARNING: message [type]" or "WARNING: message";
+# other tools' log lines ("[IPKernelApp] WARNING | ...") are not Sphinx warnings.
+SPHINX_WARNING = re.compile(r"(?:^|: )(?:WARNING|ERROR|CRITICAL): ")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+MISSING_REFERENCE = re.compile(
+    "|".join([
+        r"undefined label",
+        r"unknown document",
+        r"reference target not found",
+        r"could not find bibtex key",
+        r"citation not found",
+        r"term not in glossary",
+        r"nonexisting document",
+        r"unknown target",
+        r"failed to create a cross reference",
+        r"not found: ",
+        r"image file not readable",
+        r"\[(?:ref|myst)\.",
+    ]),
+    re.IGNORECASE,
+)
+# Inline <script> bodies that are data, not code: widget state and views.
+DATA_SCRIPT_TYPES = {
+    "application/vnd.jupyter.widget-state+json",
+    "application/vnd.jupyter.widget-view+json",
+    "application/json",
+    "text/x-thebe-config",
+}
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    """Fetch the JavaScript assets, build the book in fast mode, return (html, log)."""
+    fetch = subprocess.run(
+        [sys.executable, str(ROOT / "book" / "_assets" / "fetch.py")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert fetch.returncode == 0, f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}"
+
+    output = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, STEGUTILS_FAST="1", TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
+    # jupyter-book has no `python -m jupyter_book`; call its console entry point with
+    # this interpreter, so the build (and the notebook kernels) use this environment.
+    command = [
+        sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+        "build", str(ROOT), "--path-output", str(output), "--keep-going",
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    log = ANSI_ESCAPE.sub("", result.stdout + "\n" + result.stderr)
+    html = output / "_build" / "html"
+    return result.returncode, html, log
+
+
+def _warnings(log):
+    return [line.strip() for line in log.splitlines() if SPHINX_WARNING.search(line)]
+
+
+def _tail(log, lines=60):
+    return "\n".join(log.splitlines()[-lines:])
+
+
+def test_book_builds_in_fast_mode(built_book):
+    returncode, html, log = built_book
+    assert returncode == 0, f"jupyter-book build failed (status {returncode}):\n{_tail(log)}"
+    assert (html / "book" / "intro.html").is_file(), f"no book/intro.html in {html}"
+    assert (html / "index.html").is_file(), "no index.html (the redirect to the intro)"
+
+
+def test_book_build_has_no_missing_references(built_book):
+    _, _, log = built_book
+    missing = [warning for warning in _warnings(log) if MISSING_REFERENCE.search(warning)]
+    assert not missing, "the build reports missing references:\n" + "\n".join(missing)
+
+
+def test_book_build_has_no_warnings(built_book):
+    # Covers what the reference check does not: a notebook that fails to execute in
+    # fast mode, a malformed directive, a bad _toc.yml entry.
+    _, _, log = built_book
+    warnings = _warnings(log)
+    details = []
+    for warning in warnings:
+        # myst-nb saves a failed notebook's traceback to a file; show its end here.
+        saved = re.search(r"traceback saved in: (\S+)", warning)
+        if saved and Path(saved.group(1)).is_file():
+            traceback = Path(saved.group(1)).read_text(errors="replace")
+            details.append(_tail(ANSI_ESCAPE.sub("", traceback), 25))
+    assert not warnings, (
+        f"the build printed {len(warnings)} warning(s):\n" + "\n".join(warnings + details)
+    )
+
+
+class _AssetCollector(HTMLParser):
+    """Collect what a page loads: script sources, stylesheets, inline script bodies."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.loads = []  # (tag, url)
+        self.inline_scripts = []  # (type, body)
+        self._script_type = None
+        self._script_body = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script":
+            if attrs.get("src"):
+                self.loads.append(("script", attrs["src"]))
+            else:
+                self._script_type = attrs.get("type") or "text/javascript"
+                self._script_body = []
+        elif tag == "link":
+            rel = set((attrs.get("rel") or "").lower().split())
+            if rel & {"stylesheet", "preload", "modulepreload", "icon", "manifest"} and attrs.get("href"):
+                self.loads.append((f"link rel={'/'.join(sorted(rel))}", attrs["href"]))
+        elif tag in {"img", "iframe", "embed", "source", "audio", "video"} and attrs.get("src"):
+            self.loads.append((tag, attrs["src"]))
+
+    def handle_data(self, data):
+        if self._script_type is not None:
+            self._script_body.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script_type is not None:
+            self.inline_scripts.append((self._script_type, "".join(self._script_body)))
+            self._script_type = None
+
+
+def _is_external(url):
+    parts = urlsplit(url)
+    return bool(parts.netloc) or parts.scheme in {"http", "https", "ftp"}
+
+
+def _pages(html):
+    """The built pages (not the theme's Jinja templates that sit in _static)."""
+    return sorted(page for page in html.rglob("*.html")
+                  if not page.relative_to(html).parts[0].startswith("_"))
+
+
+def _collect(page):
+    collector = _AssetCollector()
+    collector.feed(page.read_text(encoding="utf-8"))
+    return collector
+
+
+def test_pages_load_no_script_or_stylesheet_from_outside(built_book):
+    _, html, _ = built_book
+    pages = _pages(html)
+    assert pages, f"no HTML pages in {html}"
+    problems = []
+    for page in pages:
+        collector = _collect(page)
+        name = page.relative_to(html)
+        for tag, url in collector.loads:
+            if _is_external(url):
+                problems.append(f"{name}: <{tag}> loads {url}")
+            elif not url.startswith(("data:", "#")):
+                target = (page.parent / urlsplit(url).path).resolve()
+                if not target.exists():
+                    problems.append(f"{name}: <{tag}> points to {url}, which is not in the build")
+        for script_type, body in collector.inline_scripts:
+            if script_type in DATA_SCRIPT_TYPES:
+                continue
+            for url in re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s'\"]*", body):
+                problems.append(f"{name}: an inline script refers to {url}")
+    for stylesheet in sorted((html / "_static").rglob("*.css")):
+        text = stylesheet.read_text(encoding="utf-8", errors="replace")
+        for url in re.findall(r"(?:@import\s+|url\()\s*['\"]?((?:https?:)?//[^'\")\s]+)", text):
+            problems.append(f"{stylesheet.relative_to(html)}: loads {url}")
+    assert not problems, "the built book loads things from outside:\n" + "\n".join(problems)
+
+
+def test_book_serves_mathjax_and_the_widget_scripts_itself(built_book):
+    _, html, _ = built_book
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    static = html / "_static"
+    mathjax = config.get("mathjax_path")
+    assert mathjax, "_config.yml sets no sphinx.config.mathjax_path: MathJax would come from a CDN"
+    assert not _is_external(mathjax), f"mathjax_path should be a local file, not {mathjax}"
+    assert (static / mathjax).is_file(), f"MathJax is not in the build at _static/{mathjax}"
+    fonts = list((static / Path(mathjax).parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert fonts, "MathJax's CHTML fonts are not beside tex-chtml-full.js"
+    scripts = {urlsplit(url).path for tag, url in _collect(html / "book" / "intro.html").loads
+               if tag == "script"}
+    assert any(path.endswith(f"_static/{mathjax}") for path in scripts), (
+        f"book/intro.html has math but does not load _static/{mathjax}; it loads {sorted(scripts)}"
+    )
+    widget_js = config.get("nb_ipywidgets_js") or {}
+    names = [Path(path).name for path in widget_js]
+    assert "require.js" in names and "embed-amd.js" in names, (
+        f"nb_ipywidgets_js should load require.js and embed-amd.js, it has {list(widget_js)}"
+    )
+    assert names.index("require.js") < names.index("embed-amd.js"), (
+        "nb_ipywidgets_js must load require.js before embed-amd.js"
+    )
+    for path in widget_js:
+        assert not _is_external(path), f"nb_ipywidgets_js should name local files, not {path}"
+        assert (static / path).is_file(), f"the widget script {path} is not in the build"
+    # Pages with saved widget state must load the local copies.
+    for page in _pages(html):
+        collector = _collect(page)
+        if any(kind == "application/vnd.jupyter.widget-state+json"
+               for kind, _ in collector.inline_scripts):
+            loaded = {urlsplit(url).path for tag, url in collector.loads if tag == "script"}
+            for path in widget_js:
+                assert any(src.endswith(f"_static/{path}") for src in loaded), (
+                    f"{page.relative_to(html)} has widgets but does not load _static/{path}"
+                )

@@ -1,0 +1,80 @@
+"""Loading trained models: run folders, shipped models, and bad weights files."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from stegutils import pretrained
+
+
+@pytest.fixture()
+def shipped(tiny_run, tmp_path, monkeypatch):
+    """A private weights folder holding the tiny run exported as 'tiny'."""
+    weights_dir = tmp_path / "weights"
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", weights_dir)
+    pretrained.export(tiny_run, "tiny", extra={"training": {"command": "test"}})
+    return weights_dir
+
+
+def test_a_run_folder_loads_its_best_weights(tiny_run):
+    net, card = pretrained.load(tiny_run)
+    assert card["variant"] == "fast" and card["validation"]["step"] in (3, 6)
+    image = np.random.default_rng(0).random((16, 16, 3), dtype=np.float32)
+    assert net.reveal(net.hide(image, image)).shape == image.shape
+
+
+def test_export_writes_weights_and_a_card_with_the_weights_hash(shipped, tiny_run):
+    card = json.loads((shipped / "tiny.json").read_text())
+    assert card["sha256"] == pretrained.sha256(shipped / "tiny.weights.h5")
+    assert card["config"]["variant_options"]["width"] == 8
+    assert card["training"] == {"command": "test"}
+    assert card["parameters"]["total"] > 0
+    assert pretrained.list() == ["tiny"]
+
+
+def test_a_shipped_model_gives_the_same_containers_as_its_run(shipped, tiny_run):
+    from_run, _ = pretrained.load(tiny_run)
+    from_name, card = pretrained.load("tiny")
+    assert card["name"] == "tiny"
+    rng = np.random.default_rng(2)
+    cover, secret = rng.random((2, 16, 16, 3), dtype=np.float32)
+    np.testing.assert_array_equal(from_run.hide(cover, secret), from_name.hide(cover, secret))
+
+
+def test_a_changed_weights_file_fails_the_hash_check(shipped):
+    path = shipped / "tiny.weights.h5"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match its model card"):
+        pretrained.load("tiny")
+
+
+def test_a_truncated_weights_file_gets_a_clear_error(shipped):
+    path = shipped / "tiny.weights.h5"
+    path.write_bytes(path.read_bytes()[:1000])
+    card_path = shipped / "tiny.json"
+    card = json.loads(card_path.read_text())
+    card["sha256"] = pretrained.sha256(path)  # get past the hash: test the reader
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="corrupt, truncated"):
+        pretrained.load("tiny")
+
+
+def test_unknown_names_and_folders_say_what_was_expected(shipped, tmp_path):
+    with pytest.raises(ValueError, match=r"no model named 'nope'.*\(tiny\)"):
+        pretrained.load("nope")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="not a run folder"):
+        pretrained.load(empty)
+
+
+def test_a_run_without_weights_says_so(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(tiny_run / "config.json", run / "config.json")
+    with pytest.raises(ValueError, match="holds no weights"):
+        pretrained.load(run)

@@ -74,6 +74,9 @@ def test_odd_sizes_are_padded_and_cropped_back(capsys, tiny_run, tmp_path):
     ("jpeg-out", "lossy compression destroys the hidden secret"),
     ("out-is-input", "is one of the input files"),
     ("unknown-model", "no model named 'nosuchmodel'"),
+    ("empty", "empty"),
+    ("directory", "directory"),
+    ("truncated", "truncated"),
 ])
 def test_bad_hide_inputs_give_one_line_errors(capsys, tiny_run, images, tmp_path, case,
                                              expected):
@@ -91,6 +94,14 @@ def test_bad_hide_inputs_give_one_line_errors(capsys, tiny_run, images, tmp_path
         out = secret
     elif case == "unknown-model":
         model = "nosuchmodel"
+    elif case == "empty":
+        cover = tmp_path / "empty.png"
+        cover.write_bytes(b"")
+    elif case == "directory":
+        cover = tmp_path
+    elif case == "truncated":
+        cover = tmp_path / "cut.png"
+        cover.write_bytes(pathlib.Path(images[0]).read_bytes()[:200])
     before = pathlib.Path(secret).read_bytes()
     status, _, err = run(capsys, "hide", "--cover", str(cover), "--secret", str(secret),
                          "--out", str(out), "--model", model)

@@ -1,0 +1,125 @@
+"""Training throughput and hide+reveal latency of every variant, measured in one run.
+
+    python benchmarks/speed.py [--steps 20] [--variants seed paper fast] [--out FILE]
+
+Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
+CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
+of each variant to ``seed`` measured in this same run. Writes the figures as JSON
+(default ``benchmarks/results/speed.json``) for the book to read. Numbers depend on the
+machine: the JSON records it. Close other programs first; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from stegutils import models, train  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "speed.json"
+
+
+def training_rate(variant, precision, *, steps, batch_size=8, size=64):
+    """Images per second of full training steps (forward, backward, Adam)."""
+    net = models.build(variant, precision=precision, seed=0)
+    optimizer = keras.optimizers.Adam(1e-3)
+    secret = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[1, 2])
+    cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
+
+    @tf.function
+    def step(secret, cover):
+        losses, grads = train.gradients(net, secret, cover, beta=0.75)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return losses.total
+
+    for _ in range(2):  # trace and warm up
+        step(secret, cover).numpy()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(secret, cover).numpy()
+    elapsed = time.perf_counter() - start
+    return steps * batch_size / elapsed
+
+
+def hide_reveal_latency(variant, precision, *, repeats, size=256):
+    """Seconds for one hide and one reveal of a size x size pair (median of repeats)."""
+    net = models.build(variant, precision=precision, seed=0)
+    rng = np.random.default_rng(0)
+    cover, secret = rng.random((2, size, size, 3), dtype=np.float32)
+    net.reveal(net.hide(cover, secret))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net.reveal(net.hide(cover, secret))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["seed", "paper", "fast"],
+                        choices=models.variant_names())
+    parser.add_argument("--steps", type=int, default=20,
+                        help="timed training steps per variant (paper gets a quarter)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed hide+reveal calls")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    precisions = ["float32"]
+    if models.cpu_supports_bfloat16():
+        precisions.append("bfloat16")
+    rows = []
+    for variant in args.variants:
+        for precision in precisions:
+            steps = max(2, args.steps // 4) if variant == "paper" else args.steps
+            rate = training_rate(variant, precision, steps=steps)
+            latency = hide_reveal_latency(variant, precision, repeats=args.repeats)
+            rows.append({"variant": variant, "precision": precision,
+                         "train_images_per_second": rate,
+                         "hide_reveal_256_seconds": latency})
+            print(f"{variant:6} {precision:9} train {rate:8.1f} img/s   "
+                  f"hide+reveal 256px {latency * 1000:8.1f} ms", flush=True)
+
+    def find(variant, precision):
+        return next((r for r in rows if r["variant"] == variant and r["precision"] == precision),
+                    None)
+
+    ratios = {}
+    for row in rows:
+        base = find("seed", row["precision"])
+        if base and row["variant"] != "seed":
+            key = f"{row['variant']}/seed {row['precision']}"
+            ratios[key] = {
+                "train_speedup": row["train_images_per_second"] / base["train_images_per_second"],
+                "latency_speedup": base["hide_reveal_256_seconds"] / row["hide_reveal_256_seconds"],
+            }
+            print(f"{key}: training {ratios[key]['train_speedup']:.1f}x faster, "
+                  f"hide+reveal {ratios[key]['latency_speedup']:.1f}x faster")
+    result = {
+        "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
+        "machine": {"platform": platform.platform(terse=True), "cpus": os.cpu_count(),
+                    "bfloat16": models.cpu_supports_bfloat16(),
+                    "tensorflow": tf.__version__},
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "batch_size": 8, "train_size": 64, "latency_size": 256,
+        "rows": rows, "ratios": ratios,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    train.write_json_atomic(args.out, result)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

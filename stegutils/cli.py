@@ -154,6 +154,10 @@ def _cmd_train(args):
 
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     trainer = train.Trainer(config, run_dir, strategy=strategy)
+    # Remember how the run was made, for its model card (stegutils export).
+    with open(run_dir / "commands.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"argv": ["stegutils", *args.argv],
+                                 "step": trainer.resumed_from or 0}) + "\n")
     if trainer.resumed_from is not None:
         _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
     history = trainer.fit(progress=not args.quiet)
@@ -183,6 +187,16 @@ def _cmd_evaluate(args):
     for part in ("cover", "secret"):
         print(f"{part:8}{summary[f'{part}_mpe']:>18.2f}{summary[f'{part}_psnr']:>12.2f}"
               f"{summary[f'{part}_ssim']:>9.4f}")
+
+
+def _cmd_export(args):
+    from stegutils import pretrained
+
+    card_path = pretrained.export(args.run_dir, args.name, weights=args.weights,
+                                  out_dir=args.out_dir)
+    _print(f"wrote {card_path} and its weights; measure it with "
+           f"`python benchmarks/quality.py --models {args.name} --update-cards`",
+           quiet=args.quiet)
 
 
 def _cmd_models(args):
@@ -302,6 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
     evaluate.set_defaults(func=_cmd_evaluate)
 
+    export = sub.add_parser("export", help="ship a run's weights with a model card",
+                            description="Copy a run's weights into the shipped models "
+                            "(stegutils/weights) with a model card.")
+    export.add_argument("run_dir", help="a run folder written by `stegutils train`")
+    export.add_argument("--name", required=True, help="the model's name")
+    export.add_argument("--weights", default="best.weights.h5",
+                        help="which weights of the run (best.weights.h5)")
+    export.add_argument("--out-dir", default=None, help="default: the package's weights folder")
+    export.set_defaults(func=_cmd_export)
+
     listing = sub.add_parser("models", help="list the shipped models and the variants")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=_cmd_models)
@@ -312,7 +336,9 @@ def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         args.func(args)
     except KeyboardInterrupt:

@@ -218,7 +218,46 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     }
     net, _ = load(run_dir)
     info["parameters"] = _models.count_params(net)
+    info["training"] = _training_record(run_dir, config, weights)
     info.update(extra or {})
     card_path = out_dir / f"{name}.json"
     _train.write_json_atomic(card_path, info)
     return card_path
+
+
+def _training_record(run_dir, config, weights):
+    """What the run folder says about how these weights were made."""
+    history = _train.Trainer.read_history(run_dir)
+    step = None
+    if weights == "best.weights.h5" and (run_dir / "best.json").exists():
+        best = json.loads((run_dir / "best.json").read_text(encoding="utf-8"))
+        step = best["step"]
+    elif history:
+        step = history[-1]["step"]
+    # Training time from the logged throughput: each record covers the steps since the
+    # one before it. Evaluation pauses and time between resumed sessions are excluded.
+    seconds, previous = 0.0, 0
+    for record in history:
+        if step is not None and record["step"] > step:
+            break
+        steps_done = max(record["step"] - previous, 0)
+        seconds += steps_done * config.batch_size / max(record["images_per_second"], 1e-9)
+        previous = record["step"]
+    commands = []
+    commands_path = run_dir / "commands.jsonl"
+    if commands_path.exists():
+        for line in commands_path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                commands.append(" ".join(json.loads(line)["argv"]))
+    return {
+        "data": config.data,
+        "split": "train",
+        "validation": (f"the last {config.val_photos} training photos (sorted by name), "
+                       "held out from training, chose the best checkpoint"
+                       if config.val_photos else None),
+        "step": step,
+        "images_seen": None if step is None else step * config.batch_size,
+        "train_seconds": round(seconds, 1),
+        "commands": commands,
+    }
+

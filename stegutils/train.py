@@ -609,10 +609,16 @@ class Trainer:
 
     def history(self) -> list[dict]:
         """Every logged record of the run, in order."""
-        if not self._history_path.exists():
+        return self.read_history(self.run_dir)
+
+    @staticmethod
+    def read_history(run_dir) -> list[dict]:
+        """The logged records in a run folder's ``history.jsonl`` (empty if none)."""
+        path = pathlib.Path(run_dir) / "history.jsonl"
+        if not path.exists():
             return []
         records = []
-        for line in self._history_path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if not line:
                 continue

@@ -51,12 +51,17 @@ DATA_SCRIPT_TYPES = {
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
-    """Fetch the JavaScript assets, build the book in fast mode, return (html, log)."""
+    """Fetch the JavaScript assets and build the book in fast mode.
+
+    Returns the build's exit status, the folder of HTML pages and the build's log.
+    """
     fetch = subprocess.run(
         [sys.executable, str(ROOT / "book" / "_assets" / "fetch.py")],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
-    assert fetch.returncode == 0, f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}"
+    assert fetch.returncode == 0, (
+        f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}"
+    )
 
     output = tmp_path_factory.mktemp("book")
     env = dict(os.environ, STEGUTILS_FAST="1", TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
@@ -132,7 +137,8 @@ class _AssetCollector(HTMLParser):
                 self._script_body = []
         elif tag == "link":
             rel = set((attrs.get("rel") or "").lower().split())
-            if rel & {"stylesheet", "preload", "modulepreload", "icon", "manifest"} and attrs.get("href"):
+            loading = {"stylesheet", "preload", "modulepreload", "icon", "manifest"}
+            if rel & loading and attrs.get("href"):
                 self.loads.append((f"link rel={'/'.join(sorted(rel))}", attrs["href"]))
         elif tag in {"img", "iframe", "embed", "source", "audio", "video"} and attrs.get("src"):
             self.loads.append((tag, attrs["src"]))
@@ -199,7 +205,8 @@ def test_book_serves_mathjax_and_the_widget_scripts_itself(built_book):
     assert mathjax, "_config.yml sets no sphinx.config.mathjax_path: MathJax would come from a CDN"
     assert not _is_external(mathjax), f"mathjax_path should be a local file, not {mathjax}"
     assert (static / mathjax).is_file(), f"MathJax is not in the build at _static/{mathjax}"
-    fonts = list((static / Path(mathjax).parent / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    font_folder = static / Path(mathjax).parent / "output" / "chtml" / "fonts" / "woff-v2"
+    fonts = list(font_folder.glob("*.woff"))
     assert fonts, "MathJax's CHTML fonts are not beside tex-chtml-full.js"
     scripts = {urlsplit(url).path for tag, url in _collect(html / "book" / "intro.html").loads
                if tag == "script"}

@@ -1,0 +1,86 @@
+# Deep Steganography, Hands-On: the one place commands live.
+#
+#   make test        install .[dev] into .venv and run the tests (PYTEST_ARGS="-m 'not slow'")
+#   make book        execute the chapters and build the book into _build/html
+#   make book-fast   the same with STEGUTILS_FAST=1 (a few steps, small images)
+#   make lab         open the chapters in JupyterLab
+#   make clean       remove build outputs and caches (keeps .venv)
+#   make distclean   clean, and remove .venv and the fetched JavaScript too
+#
+# Everything runs in the project's virtual environment, .venv, made on first use.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+JUPYTER_BOOK := $(VENV)/bin/jupyter-book
+PYTEST_ARGS ?=
+# Extra options for `jupyter-book build`, e.g. BOOK_ARGS=--all to re-read every page.
+BOOK_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help test book book-fast book-assets lab clean distclean
+
+help:
+	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
+
+$(VENV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --upgrade pip
+
+# One stamp per extra: reinstalls whenever pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(VENV)
+	$(VENV_PY) -m pip install -e ".[$*]"
+	@touch $@
+
+test: $(VENV)/.installed-dev
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+# MathJax, require.js and the widget manager, served by the book itself (see
+# book/_assets/manifest.json); quick when they are already there.
+book-assets: | $(VENV)
+	$(VENV_PY) book/_assets/fetch.py
+
+# Jupyter's cache and Sphinx's saved pages do not know about STEGUTILS_FAST, so each
+# mode keeps its own execution cache (_build/.jupyter_cache while in use,
+# _build/.jupyter_cache-<mode> while the other mode builds), and a change of mode
+# re-reads every page.
+book: $(VENV)/.installed-book book-assets
+	@set -e; \
+	case "$$(printf '%s' "$${STEGUTILS_FAST:-}" | tr 'A-Z' 'a-z')" in \
+	  ""|0|false|no|off) mode=full ;; \
+	  *) mode=fast ;; \
+	esac; \
+	last=$$(cat _build/.book-mode 2>/dev/null || echo none); \
+	args="$(BOOK_ARGS)"; \
+	if [ "$$mode" != "$$last" ]; then \
+	  mkdir -p _build; \
+	  if [ "$$last" != none ] && [ -d _build/.jupyter_cache ]; then \
+	    rm -rf "_build/.jupyter_cache-$$last"; \
+	    mv _build/.jupyter_cache "_build/.jupyter_cache-$$last"; \
+	  fi; \
+	  if [ -d "_build/.jupyter_cache-$$mode" ]; then \
+	    rm -rf _build/.jupyter_cache; \
+	    mv "_build/.jupyter_cache-$$mode" _build/.jupyter_cache; \
+	  fi; \
+	  echo "$$mode" > _build/.book-mode; \
+	  args="--all $$args"; \
+	fi; \
+	echo "Building the book in $$mode mode"; \
+	$(JUPYTER_BOOK) build . $$args
+
+book-fast:
+	$(MAKE) book STEGUTILS_FAST=1
+
+lab: $(VENV)/.installed-book
+	$(VENV)/bin/jupyter lab book/
+
+# A `student` target (the chapters with solutions removed, into _student/) belongs here.
+
+clean:
+	rm -rf _build _student book/_build .pytest_cache .ipynb_checkpoints build dist
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \
+	  -o -name .ipynb_checkpoints \) -type d -prune -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) book/_assets/vendor

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -109,9 +108,7 @@ def main(argv=None):
                   f"hide+reveal {ratios[key]['latency_speedup']:.1f}x faster")
     result = {
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
-        "machine": {"platform": platform.platform(terse=True), "cpus": os.cpu_count(),
-                    "bfloat16": models.cpu_supports_bfloat16(),
-                    "tensorflow": tf.__version__},
+        "machine": models.machine_description(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
         "rows": rows, "ratios": ratios,

@@ -14,7 +14,8 @@ The module has four parts:
   :func:`crop_to_multiple`, :func:`pad_to_multiple`, :func:`fit_within`;
 - sources of photos: :func:`builtin_photos` (offline, shipped by the dependencies),
   :func:`bsds500_paths` (the Berkeley benchmark, downloaded and cached),
-  :func:`folder_paths`, :func:`load_images` and :func:`photos`, which picks one;
+  :func:`folder_paths`, :func:`load_images` and :func:`photos`, which picks one
+  (:func:`photos_or_builtin` falls back to the built-in photos when it cannot);
 - pairs of secrets and covers: :func:`seed_recipe` (the blog post's 80x80 recipe),
   :func:`random_pairs` and :func:`fixed_pairs` (infinite, resumable ``tf.data``
   pipelines), :func:`heldout_pairs` (a fixed evaluation set) and :func:`image_dataset`
@@ -64,6 +65,7 @@ __all__ = [
     "folder_paths",
     "load_images",
     "photos",
+    "photos_or_builtin",
     "seed_recipe",
     "random_pairs",
     "fixed_pairs",
@@ -1247,6 +1249,71 @@ def photos(source="builtin", split="train", *, max_side=512, data_dir=None):
     if (folder / split).is_dir():
         folder = folder / split
     return load_images(folder_paths(folder), max_side=max_side)
+
+
+def photos_or_builtin(source="bsds500", split="train", *, max_side=512, download=True,
+                      quiet=False):
+    """Photos from ``source``, or the built-in photos when ``source`` cannot be found.
+
+    Introduced in chapter 2 (Preparing the data).
+
+    The book's notebooks read their photos with this, so that a reader without BSDS500
+    (no ``STEGUTILS_DATA``, no cache, no network) still runs every page: the photos
+    that the dependencies ship stand in, and one printed line says so.
+
+    Parameters
+    ----------
+    source : {"bsds500", "builtin"} or path, optional
+        What :func:`photos` should read.
+    split : {"train", "test"}, optional
+        Which split; the fallback takes the same side of the built-in photos' fixed
+        partition (:data:`BUILTIN_PHOTOS`), so held-out photos stay held out.
+    max_side : int or None, optional
+        Passed to :func:`photos`.
+    download : bool, optional
+        Whether BSDS500 may be downloaded when it is not on disk (see
+        :func:`bsds500_paths`); without it, a missing copy falls back at once.
+    quiet : bool, optional
+        Do not print the line that announces a fallback.
+
+    Returns
+    -------
+    images : list of numpy.ndarray
+        ``float32`` images ``(height, width, 3)`` in ``[0, 1]``.
+    used : str
+        The source the images came from: ``source`` itself, or ``"builtin"``.
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not ``"train"`` or ``"test"``, or if the data is there but
+        wrong (a BSDS500 folder with the wrong files, a folder without images): a
+        broken copy is reported, not silently replaced.
+    ImportError
+        If the fallback is needed and none of the packages that ship photos is
+        installed (the message names the command that installs one).
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if isinstance(source, str) and source == "builtin":
+        return photos("builtin", split, max_side=max_side), "builtin"
+    if isinstance(source, str) and source == "bsds500":
+        try:
+            paths = bsds500_paths(split, download=download)
+        except FileNotFoundError:
+            reason = ("BSDS500 is not on this machine (set STEGUTILS_DATA to a folder "
+                      "holding bsds500/train and bsds500/test"
+                      + (", or connect to the internet to download it)" if download else ")"))
+        else:
+            return load_images(paths, max_side=max_side), "bsds500"
+    elif isinstance(source, (str, os.PathLike)) and not pathlib.Path(source).exists():
+        reason = f"there is no folder {str(source)!r}"
+    else:
+        return photos(source, split, max_side=max_side), str(source)
+    images = photos("builtin", split, max_side=max_side)
+    if not quiet:
+        print(f"Note: {reason}; using the {len(images)} built-in {split} photos instead.")
+    return images, "builtin"
 
 
 # --------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "receptive_field",
     "resolve_precision",
     "cpu_supports_bfloat16",
+    "machine_description",
 ]
 
 
@@ -75,6 +76,39 @@ def cpu_supports_bfloat16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def machine_description() -> dict:
+    """The facts about this computer that speed and training-time figures depend on.
+
+    Returns
+    -------
+    dict
+        Operating system, architecture, CPU model, logical CPU count, whether the CPU
+        has native bfloat16, the GPUs TensorFlow sees, and the TensorFlow version.
+
+    Introduced in chapter 5 (Training).
+    """
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "os": platform.system(),
+        "architecture": platform.machine(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "bfloat16": cpu_supports_bfloat16(),
+        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+        "tensorflow": tf.__version__,
+    }
 
 
 def resolve_precision(precision: str = "auto") -> str:

@@ -21,6 +21,12 @@ __all__ = [
     "five_panel",
     "training_curves",
     "tradeoff",
+    "channels",
+    "bars",
+    "grouped_bars",
+    "receptive_fields",
+    "table",
+    "Table",
 ]
 
 
@@ -227,3 +233,250 @@ def tradeoff(cover_values, secret_values, labels=None, *, xlabel="cover PSNR (dB
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return _opaque(fig)
+
+
+def channels(image, *, size=2.2):
+    """An image and its red, green and blue channels, each drawn in grey.
+
+    Parameters
+    ----------
+    image : array-like
+        One ``(H, W, 3)`` float image in ``[0, 1]``.
+    size : float, optional
+        Inches per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 2 (Preparing the data).
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must have shape (height, width, 3), got {image.shape}")
+    panels = [image] + [image[:, :, c] for c in range(3)]
+    titles = ["RGB", "red [:, :, 0]", "green [:, :, 1]", "blue [:, :, 2]"]
+    return show_images(panels, titles, size=size)
+
+
+def _new_axis(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def bars(values, *, ylabel, title=None, log=False, fmt="{:.3g}", ax=None):
+    """One bar per entry of ``values``, each labelled with its value.
+
+    Parameters
+    ----------
+    values : dict
+        ``{label: number}``, drawn in order.
+    ylabel : str
+        What the numbers are (with their unit).
+    title : str, optional
+    log : bool, optional
+        A logarithmic y axis (for values of different orders of magnitude).
+    fmt : str, optional
+        How each value is printed above its bar.
+    ax : matplotlib axis, optional
+        Draw into it; a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 2 (Preparing the data).
+    """
+    if not values:
+        raise ValueError("bars needs at least one value")
+    labels = [str(label) for label in values]
+    numbers = [float(v) for v in values.values()]
+    fig, ax = _new_axis(ax, (max(3.5, 1.2 * len(labels) + 1.5), 3.2))
+    drawn = ax.bar(labels, numbers, color="C0")
+    ax.bar_label(drawn, labels=[fmt.format(v) for v in numbers], fontsize=8, padding=2)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.margins(y=0.15)
+    if title:
+        ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+def grouped_bars(table, *, ylabel, title=None, log=False, ax=None):
+    """Bars in groups: one group per outer key, one bar per inner key.
+
+    Parameters
+    ----------
+    table : dict of dict
+        ``{group: {series: number}}``, for example
+        ``{"seed": {"prep": 91600, "hide": 205053, ...}, "paper": {...}}``. A series
+        missing from a group is drawn as nothing; a ``None`` value likewise (for
+        example a network that a loss term does not reach).
+    ylabel : str
+        What the numbers are.
+    title : str, optional
+    log : bool, optional
+        A logarithmic y axis.
+    ax : matplotlib axis, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 3 (Designing the networks).
+    """
+    if not table:
+        raise ValueError("grouped_bars needs at least one group")
+    groups = [str(group) for group in table]
+    series = []
+    for row in table.values():
+        for key in row:
+            if key not in series:
+                series.append(key)
+    fig, ax = _new_axis(ax, (max(4.5, 1.1 * len(groups) * len(series) / 2 + 2), 3.4))
+    width = 0.8 / len(series)
+    positions = np.arange(len(groups))
+    for index, key in enumerate(series):
+        heights = [table[group].get(key) for group in table]
+        heights = [np.nan if h is None else float(h) for h in heights]
+        ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width,
+               label=str(key), color=f"C{index}")
+    ax.set_xticks(positions, groups)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+def receptive_fields(image, fields, *, center=None, size=4.0):
+    """Squares on an image: how far each network sees from one pixel.
+
+    Parameters
+    ----------
+    image : array-like
+        ``(H, W, 3)`` float image in ``[0, 1]``.
+    fields : dict
+        ``{label: side}``, the side of each square in pixels (for example
+        :func:`stegutils.models.receptive_field`'s values).
+    center : (int, int), optional
+        ``(row, column)`` of the pixel the squares are centred on (default: the
+        image's centre).
+    size : float, optional
+        Inches of the figure's width.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 3 (Designing the networks).
+    """
+    from matplotlib import patches
+
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f"image must have shape (height, width, 3), got {image.shape}")
+    height, width = image.shape[:2]
+    row, column = center if center is not None else (height // 2, width // 2)
+    fig, ax = plt.subplots(figsize=(size, size * height / width + 0.3))
+    ax.imshow(np.clip(image, 0, 1), interpolation="nearest")
+    for index, (label, side) in enumerate(fields.items()):
+        side = float(side)
+        square = patches.Rectangle((column - side / 2, row - side / 2), side, side,
+                                   fill=False, linewidth=1.8, edgecolor=f"C{index}",
+                                   label=f"{label}: {side:g} px")
+        ax.add_patch(square)
+    ax.plot([column], [row], "+", color="white", markersize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+class Table:
+    """Rows of values that a notebook shows as an HTML table (and prints as text).
+
+    Made by :func:`table`; Jupyter and the built book call ``_repr_html_``.
+    """
+
+    def __init__(self, headers, rows, caption=None):
+        self.headers = [str(h) for h in headers]
+        self.rows = [[str(cell) for cell in row] for row in rows]
+        self.caption = caption
+
+    def _repr_html_(self):
+        from html import escape
+
+        def cells(values, tag):
+            return "".join(f"<{tag}>{escape(v)}</{tag}>" for v in values)
+
+        caption = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
+        head = f"<thead><tr>{cells(self.headers, 'th')}</tr></thead>"
+        body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self.rows)
+        return (f'<table class="table stegutils-table">{caption}{head}'
+                f"<tbody>{body}</tbody></table>")
+
+    def __str__(self):
+        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h)
+                  for i, h in enumerate(self.headers)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(self.headers, widths))]
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in self.rows]
+        if self.caption:
+            lines.insert(0, self.caption)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def table(rows, headers, *, formats=None, caption=None) -> Table:
+    """A table of numbers for a page: the page computes them, this only lays them out.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        One sequence of cells per row.
+    headers : sequence of str
+        Column names; as many as each row has cells.
+    formats : sequence of str or None, optional
+        A format per column (``"{:.2f}"``, ``"{:,}"``; ``None`` for ``str``). ``None``
+        values are shown as a dash.
+    caption : str, optional
+
+    Returns
+    -------
+    Table
+        Shown as an HTML table in a notebook, as aligned text by ``print``.
+
+    Raises
+    ------
+    ValueError
+        If a row does not have one cell per header.
+
+    Introduced in chapter 3 (Designing the networks).
+    """
+    headers = list(headers)
+    formats = list(formats) if formats is not None else [None] * len(headers)
+    if len(formats) != len(headers):
+        raise ValueError(f"got {len(formats)} formats for {len(headers)} columns")
+    text_rows = []
+    for index, row in enumerate(rows):
+        row = list(row)
+        if len(row) != len(headers):
+            raise ValueError(
+                f"row {index} has {len(row)} cells, expected one per header ({len(headers)})"
+            )
+        text_rows.append(["\u2013" if cell is None else (fmt.format(cell) if fmt else str(cell))
+                          for cell, fmt in zip(row, formats)])
+    return Table(headers, text_rows, caption)

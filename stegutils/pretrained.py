@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import pathlib
-import platform
 import shutil
 
 import tensorflow as tf
@@ -213,8 +212,7 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         "size_bytes": target.stat().st_size,
         "parameters": None,
         "exported_from": {"weights": weights},
-        "machine": {"platform": platform.platform(terse=True),
-                    "processor": platform.machine(), "cpus": os.cpu_count()},
+        "machine": _models.machine_description(),
     }
     net, _ = load(run_dir)
     info["parameters"] = _models.count_params(net)

@@ -119,6 +119,10 @@ class Config:
         Intervals in steps.
     keep_checkpoints : int
         How many recent checkpoints to keep.
+    init_from : str or None
+        Start from the weights of a shipped model (by name) or of a run folder instead
+        of a fresh initialisation (same variant and options); the optimizer starts
+        afresh. ``None``: a fresh start.
 
     Introduced in chapter 5 (Training).
     """
@@ -142,6 +146,7 @@ class Config:
     log_every: int = 50
     eval_every: int = 1000
     keep_checkpoints: int = 3
+    init_from: str | None = None
 
     def __post_init__(self):
         self.validate()
@@ -408,10 +413,26 @@ class Trainer:
         if self._manager.latest_checkpoint:
             self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             self.resumed_from = int(self.step.numpy())
+        elif config.init_from:
+            self._initialise_from(config.init_from)
         self._val_pairs = None
         self._train_step = None
 
     # ------------------------------------------------------------------ set-up helpers
+    def _initialise_from(self, source):
+        # pretrained sits above train; import it here, where it is needed.
+        from stegutils import pretrained
+
+        start, _ = pretrained.load(source)
+        if (start.variant, start.options) != (self.net.variant, self.net.options):
+            raise ValueError(
+                f"init_from {source!r} is a {start.variant} model with options "
+                f"{start.options}, but this run builds {self.net.variant} with "
+                f"{self.net.options}"
+            )
+        for target, value in zip(self.net.weights, start.weights):
+            target.assign(value)
+
     def _check_or_write_config(self):
         path = self.run_dir / "config.json"
         if path.exists():

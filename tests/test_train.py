@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import TINY_FAST
 from stegutils import models, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TINY_FAST = {"width": 8, "prep_depth": 1, "hide_depth": 2, "reveal_depth": 2,
-             "reveal_width": 8}
 
 
 def _photos(count=6, seed=0):
@@ -271,3 +270,18 @@ def test_trainer_runs_under_mirrored_strategy(tmp_path):
                             train_images=photos[:4], val_images=photos[4:])
     history = trainer.fit(progress=False)
     assert history[-1]["step"] == 4 and np.isfinite(history[-1]["loss"])
+
+
+def test_init_from_starts_where_the_other_run_ended(tiny_run, tmp_path):
+    from stegutils import pretrained
+
+    options = TINY_FAST
+
+    source, _ = pretrained.load(tiny_run)
+    config = _tiny_config(variant_options=options, init_from=str(tiny_run), steps=1)
+    trainer = train.Trainer(config, tmp_path / "warm", train_images=_photos())
+    for a, b in zip(trainer.net.weights, source.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    wrong = _tiny_config(variant_options={**options, "width": 4}, init_from=str(tiny_run))
+    with pytest.raises(ValueError, match="init_from"):
+        train.Trainer(wrong, tmp_path / "wrong", train_images=_photos())

@@ -1,10 +1,14 @@
 """Training throughput and hide+reveal latency of every variant, measured in one run.
 
     python benchmarks/speed.py [--steps 20] [--variants seed paper fast] [--out FILE]
+                               [--no-playground | --only-playground]
 
 Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
 CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
-of each variant to ``seed`` measured in this same run. Writes the figures as JSON
+of each variant to ``seed`` measured in this same run. Then the playground's section
+(chapter 8): the widget's own update at 256 px (hide, reveal, metrics and drawing) and
+the model calls inside it, with the shipped default model, in the playground's default
+precision (``auto``) and in float32, measured in the same run. Writes the figures as JSON
 (default ``benchmarks/results/speed.json``) for the book to read. Numbers depend on the
 machine: the JSON records it. Close other programs first; nothing here is a test.
 """
@@ -25,9 +29,10 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from stegutils import models, train  # noqa: E402
+from stegutils import data, models, pretrained, train  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "speed.json"
+PLAYGROUND_RESULTS = RESULTS.with_name("speed_playground.json")
 
 
 def training_rate(variant, precision, *, steps, batch_size=8, size=64):
@@ -66,6 +71,45 @@ def hide_reveal_latency(variant, precision, *, repeats, size=256):
     return float(np.median(times))
 
 
+def _square_photo(index, size):
+    """A built-in photo, its central square, at size x size."""
+    photo = data.builtin_photos()[index]
+    side = min(photo.shape[:2])
+    return data.resize(data.center_crop(photo, side), size)
+
+
+def playground_latency(model, precision, *, repeats, size=256):
+    """The playground's update at size px, timed by the widget itself (medians, seconds).
+
+    ``update``: a full update (the button: hide, attack, reveal, metrics, PNGs, links);
+    ``model``: the model calls inside it (hide and reveal); ``gain_update``: moving the
+    residual's gain slider, which needs no model call.
+    """
+    from stegutils import widgets
+
+    photos = {"cover": _square_photo(0, size), "secret": _square_photo(1, size)}
+    playground = widgets.playground([model], photos=photos, working_size=size,
+                                    precision=precision, cover="cover", secret="secret",
+                                    model=model)
+    if playground.last_error:
+        raise RuntimeError(playground.last_error)
+    for _ in range(2):  # trace and warm up
+        playground.update(force=True)
+    updates, calls, redraws = [], [], []
+    for index in range(repeats):
+        playground.update(force=True)
+        updates.append(playground.timings["update"])
+        calls.append(playground.timings["model"])
+        playground.gain.value = 10.0 + (index % 2 + 1) * 5
+        redraws.append(playground.timings["update"])
+    return {"model": model, "precision": precision,
+            "resolved_precision": models.resolve_precision(precision),
+            "device": playground.device, "size": size,
+            "update_seconds": float(np.median(updates)),
+            "model_call_seconds": float(np.median(calls)),
+            "gain_update_seconds": float(np.median(redraws))}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["seed", "paper", "fast"],
@@ -73,14 +117,25 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20,
                         help="timed training steps per variant (paper gets a quarter)")
     parser.add_argument("--repeats", type=int, default=5, help="timed hide+reveal calls")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--out", type=pathlib.Path, default=None,
+                        help=f"JSON to write (default {RESULTS.name}; with --only-playground "
+                             f"{PLAYGROUND_RESULTS.name}, so the full run's file is kept)")
+    parser.add_argument("--playground-model", default=pretrained.DEFAULT_MODEL,
+                        help="shipped model for the playground's section")
+    section = parser.add_mutually_exclusive_group()
+    section.add_argument("--no-playground", action="store_true",
+                         help="skip the playground's section")
+    section.add_argument("--only-playground", action="store_true",
+                         help="measure the playground's section only")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = PLAYGROUND_RESULTS if args.only_playground else RESULTS
 
     precisions = ["float32"]
     if models.cpu_supports_bfloat16():
         precisions.append("bfloat16")
     rows = []
-    for variant in args.variants:
+    for variant in ([] if args.only_playground else args.variants):
         for precision in precisions:
             steps = max(2, args.steps // 4) if variant == "paper" else args.steps
             rate = training_rate(variant, precision, steps=steps)
@@ -106,12 +161,22 @@ def main(argv=None):
             }
             print(f"{key}: training {ratios[key]['train_speedup']:.1f}x faster, "
                   f"hide+reveal {ratios[key]['latency_speedup']:.1f}x faster")
+    playground = []
+    if not args.no_playground:
+        for precision in ("auto", "float32"):
+            row = playground_latency(args.playground_model, precision, repeats=args.repeats)
+            playground.append(row)
+            print(f"playground {row['model']} {row['resolved_precision']:14} on "
+                  f"{row['device']}, {row['size']} px: update "
+                  f"{row['update_seconds'] * 1000:6.1f} ms, model call (hide+reveal) "
+                  f"{row['model_call_seconds'] * 1000:6.1f} ms, gain-only redraw "
+                  f"{row['gain_update_seconds'] * 1000:5.1f} ms", flush=True)
     result = {
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
         "machine": models.machine_description(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
-        "rows": rows, "ratios": ratios,
+        "rows": rows, "ratios": ratios, "playground": playground,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)

@@ -480,3 +480,110 @@ def table(rows, headers, *, formats=None, caption=None) -> Table:
         text_rows.append(["\u2013" if cell is None else (fmt.format(cell) if fmt else str(cell))
                           for cell, fmt in zip(row, formats)])
     return Table(headers, text_rows, caption)
+
+
+# ------------------------------------------------------------- chapter 7: when hiding fails
+
+
+def attack_curves(curves, *, xlabel, ylabel="secret PSNR (dB)", reference=None,
+                  reference_label="no secret hidden", ax=None, title=None, invert_x=False):
+    """Quality against attack strength: one line per model or setting.
+
+    Parameters
+    ----------
+    curves : dict
+        ``label -> (x, y)`` or ``label -> (x, y, y_std)`` (drawn as a band).
+    xlabel, ylabel : str
+    reference : float, optional
+        A dashed horizontal line, for example the PSNR of what the reveal network
+        returns from a photo that holds no secret.
+    ax : matplotlib axis, optional
+    title : str, optional
+    invert_x : bool, optional
+        Draw the x axis from high to low (JPEG quality, resize factor: weaker attacks
+        on the left).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 7 (When hiding fails).
+    """
+    if not curves:
+        raise ValueError("attack_curves needs at least one curve")
+    fig, ax = _new_axis(ax, (5.0, 3.5))
+    for label, values in curves.items():
+        x, y = np.asarray(values[0], float), np.asarray(values[1], float)
+        if x.shape != y.shape:
+            raise ValueError(f"curve {label!r}: {x.size} x values and {y.size} y values")
+        line, = ax.plot(x, y, "o-", label=label, markersize=4)
+        if len(values) > 2 and values[2] is not None:
+            spread = np.asarray(values[2], float)
+            ax.fill_between(x, y - spread, y + spread, color=line.get_color(), alpha=0.15)
+    if reference is not None:
+        ax.axhline(reference, color="grey", linestyle="--", linewidth=1, label=reference_label)
+    if invert_x:
+        ax.invert_xaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+def scatter_fit(x, y, *, xlabel, ylabel, ax=None, label=None):
+    """Points and their least-squares line; the legend gives Pearson's r.
+
+    Introduced in chapter 7 (When hiding fails).
+    """
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    if x.shape != y.shape or x.size < 2:
+        raise ValueError(f"x and y need the same length, at least 2; got {x.size} and {y.size}")
+    fig, ax = _new_axis(ax, (4.5, 3.5))
+    r = float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
+    points = ax.scatter(x, y, s=12, alpha=0.6, label=label)
+    slope, intercept = np.polyfit(x, y, 1)
+    grid = np.linspace(x.min(), x.max(), 2)
+    ax.plot(grid, slope * grid + intercept, color=points.get_facecolor()[0][:3],
+            label=f"{label + ': ' if label else ''}fit, r = {r:.2f} ({x.size} images)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+def roc_curves(curves, *, ax=None, title=None):
+    """ROC curves of detectors: true-positive rate against false-positive rate.
+
+    Parameters
+    ----------
+    curves : dict
+        ``label -> (fpr, tpr, auc)``; see :func:`stegutils.attacks.roc_curve` and
+        :func:`stegutils.attacks.roc_auc`.
+
+    Introduced in chapter 7 (When hiding fails).
+    """
+    if not curves:
+        raise ValueError("roc_curves needs at least one curve")
+    fig, ax = _new_axis(ax, (4.0, 4.0))
+    for label, (fpr, tpr, auc) in curves.items():
+        ax.step(fpr, tpr, where="post", label=f"{label} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_xlabel("false-positive rate (clean photos flagged)")
+    ax.set_ylabel("true-positive rate (containers caught)")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return _opaque(fig)
+
+
+__all__ += ["attack_curves", "scatter_fit", "roc_curves"]

@@ -49,3 +49,63 @@ def test_training_curves_draw_each_key_and_refuse_empty_history():
         plot.training_curves([])
     with pytest.raises(ValueError, match="val_loss"):
         plot.training_curves(history, keys=("val_loss",))
+
+
+def test_channels_draws_the_image_and_each_channel_in_grey():
+    image = np.zeros((6, 8, 3), np.float32)
+    image[:, :, 1] = 1.0
+    fig = plot.channels(image)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "RGB", "red [:, :, 0]", "green [:, :, 1]", "blue [:, :, 2]"]
+    green = fig.axes[2].get_images()[0].get_array()
+    assert green.shape == (6, 8) and float(green.min()) == 1.0
+    with pytest.raises(ValueError, match="height, width, 3"):
+        plot.channels(np.zeros((6, 8)))
+
+
+def test_bars_draw_one_labelled_bar_per_value():
+    fig = plot.bars({"a": 2.0, "b": 30.0}, ylabel="images/s", fmt="{:.0f}")
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [2.0, 30.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert sorted(t.get_text() for t in ax.texts) == ["2", "30"]
+    assert fig.patch.get_alpha() == 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        plot.bars({}, ylabel="x")
+
+
+def test_grouped_bars_draw_series_per_group_and_skip_none():
+    table = {"seed": {"prep": 1.0, "hide": 2.0}, "fast": {"prep": 3.0, "hide": None}}
+    fig = plot.grouped_bars(table, ylabel="parameters")
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[:3] == [1.0, 3.0, 2.0] and np.isnan(heights[3])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["prep", "hide"]
+    with pytest.raises(ValueError, match="at least one group"):
+        plot.grouped_bars({}, ylabel="x")
+
+
+def test_receptive_fields_draw_centred_squares_of_the_given_sides():
+    fig = plot.receptive_fields(np.zeros((40, 60, 3)), {"prep": 10, "reveal": 30},
+                                center=(20, 25))
+    squares = fig.axes[0].patches
+    assert [(s.get_width(), s.get_height()) for s in squares] == [(10, 10), (30, 30)]
+    assert squares[1].get_xy() == (10.0, 5.0)
+
+
+def test_table_formats_cells_and_renders_html_and_text():
+    result = plot.table([["seed", 554406, 1.5], ["fast", None, 0.25]],
+                        ["variant", "parameters", "seconds"],
+                        formats=[None, "{:,}", "{:.2f}"], caption="sizes")
+    html = result._repr_html_()
+    assert "<th>parameters</th>" in html and "<td>554,406</td>" in html
+    assert "<td>\u2013</td>" in html and "<caption>sizes</caption>" in html
+    text = str(result).splitlines()
+    assert text[0] == "sizes" and text[1].split() == ["variant", "parameters", "seconds"]
+    assert text[3].split() == ["seed", "554,406", "1.50"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells"):
+        plot.table([["a"]], ["x", "y"])
+
+
+def test_table_escapes_html():
+    assert "&lt;b&gt;" in plot.table([["<b>"]], ["x"])._repr_html_()

@@ -15,9 +15,12 @@ Modules, lowest first (a module imports only modules above it in this list):
 - :mod:`stegutils.data`: reading, checking and pairing photos; ``tf.data`` pipelines
 - :mod:`stegutils.models`: the prep, hiding and reveal networks and their variants
 - :mod:`stegutils.train`: the loss, the training loop, checkpoints and resuming
+- :mod:`stegutils.backprop`: hand-written (and "dilated") backward passes for ``seed``
 - :mod:`stegutils.metrics`: mean pixel error, PSNR and SSIM
+- :mod:`stegutils.attacks`: attacks on containers, leaks, steganalysis, mitigations
 - :mod:`stegutils.pretrained`: the shipped models and any run folder that ``train`` wrote
 - :mod:`stegutils.plot`: every figure the book shows
+- :mod:`stegutils.widgets`: the playground (ipywidgets)
 - :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``train`` and ``evaluate``
 
 Submodules are imported on first use (``stegutils.models`` works after

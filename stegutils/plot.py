@@ -75,12 +75,14 @@ def feature_image(features) -> np.ndarray:
 def residual_image(container, cover, *, gain: float = 10.0) -> np.ndarray:
     """``|container - cover| * gain``, clipped to ``[0, 1]``: what the hiding changed.
 
+    The same as :func:`stegutils.attacks.amplify_residual`, kept here because every
+    figure of a residual goes through this module.
+
     Introduced in chapter 7 (When hiding fails).
     """
-    if gain <= 0:
-        raise ValueError(f"gain must be positive, got {gain}")
-    diff = np.abs(np.asarray(container, np.float32) - np.asarray(cover, np.float32))
-    return np.clip(diff * gain, 0.0, 1.0)
+    from stegutils import attacks
+
+    return attacks.amplify_residual(container, cover, gain=gain)
 
 
 def show_images(images, titles=None, *, ncols=None, size=2.2, suptitle=None):

@@ -36,7 +36,7 @@ def test_residual_image_is_scaled_absolute_difference():
     cover = np.full((2, 2, 3), 0.5, np.float32)
     container = cover + 0.01
     np.testing.assert_allclose(plot.residual_image(container, cover, gain=10), 0.1, atol=1e-6)
-    with pytest.raises(ValueError, match="gain"):
+    with pytest.raises(ValueError, match="gain must be"):
         plot.residual_image(container, cover, gain=0)
 
 

@@ -99,8 +99,6 @@ MANUAL_VARIANTS = ("seed",)
 #: The sources of gradients that :func:`gradient_fn` knows.
 GRADIENT_KINDS = ("autodiff", "manual", "dilated")
 
-_NETWORKS = ("prep", "hide", "reveal")
-
 
 # ------------------------------------------------------------------------ parameters
 
@@ -321,7 +319,9 @@ def network_backward(layers, activations, upstream, *, dilated=False, input_grad
         layer = layers[index]
         x, y = activations[index], activations[index + 1]
         grad_z = relu_backward(y, grad) if layer.relu else grad  # through the ReLU
-        dbias = tf.reduce_sum(grad_z, axis=[0, 1, 2])  # b was added at every pixel
+        # b was added at every pixel of every image: sum over batch, height, width
+        # (BiasAddGrad is that sum, the operation automatic differentiation uses too).
+        dbias = tf.raw_ops.BiasAddGrad(out_backprop=grad_z)
         need_dx = index > 0 or input_gradient
         dx, dkernel = conv_backward(x, layer.kernel, grad_z, input_gradient=need_dx)
         if dilated and _has_backward_skip(layers, index):
@@ -455,15 +455,17 @@ def backward(params, fwd: ForwardPass, *, dilated=False, loss_scale=None) -> dic
     Introduced in chapter 6 (Autodiff against manual, dilated backprop).
     """
     dtype = fwd.container.dtype
-    # Each loss is sum over the batch of mean over pixels, divided by the global batch
-    # size: d/d(image) of that is 2 * (difference) / (pixels per example * batch).
+    # Each loss is (1/B) * sum over the batch of (1/N) * sum over the N values of an
+    # image of squared differences, so d loss / d value = 2 * (difference) / (N * B).
+    # (Written in the order automatic differentiation evaluates it, 1/B, then 1/N, then
+    # times 2, so that the two agree to the last bit where the operations allow.)
     values_per_example = tf.cast(tf.reduce_prod(tf.shape(fwd.cover)[1:]), dtype)
-    scale = 2.0 / (values_per_example * fwd.global_batch_size)
-    if loss_scale is not None:
-        scale = scale * tf.cast(loss_scale, dtype)
+    one = tf.ones([], dtype) if loss_scale is None else tf.cast(loss_scale, dtype)
+    per_value_cover = one / fwd.global_batch_size / values_per_example
+    per_value_secret = (one * fwd.beta) / fwd.global_batch_size / values_per_example
 
     # The secret term trains all three networks: start at the reveal network's output.
-    grad_revealed = (fwd.beta * scale) * (fwd.revealed - fwd.secret)
+    grad_revealed = -((2.0 * per_value_secret) * (fwd.secret - fwd.revealed))
     reveal_grads, grad_distorted = network_backward(params["reveal"], fwd.reveal,
                                                     grad_revealed, dilated=dilated)
 
@@ -475,7 +477,7 @@ def backward(params, fwd: ForwardPass, *, dilated=False, loss_scale=None) -> dic
 
     # The container gets the cover term directly and the secret term from the reveal
     # network; the cover term goes no further down than here: it never enters reveal.
-    grad_container = scale * (fwd.container - fwd.cover) + grad_distorted
+    grad_container = -((2.0 * per_value_cover) * (fwd.cover - fwd.container)) + grad_distorted
     hide_grads, grad_hide_input = network_backward(params["hide"], fwd.hide,
                                                    grad_container, dilated=dilated)
 

@@ -1301,9 +1301,8 @@ def photos_or_builtin(source="bsds500", split="train", *, max_side=512, download
         try:
             paths = bsds500_paths(split, download=download)
         except FileNotFoundError:
-            reason = ("BSDS500 is not on this machine (set STEGUTILS_DATA to a folder "
-                      "holding bsds500/train and bsds500/test"
-                      + (", or connect to the internet to download it)" if download else ")"))
+            reason = ("BSDS500 is not on this machine (set STEGUTILS_DATA"
+                      + (", or go online to download it)" if download else ")"))
         else:
             return load_images(paths, max_side=max_side), "bsds500"
     elif isinstance(source, (str, os.PathLike)) and not pathlib.Path(source).exists():

@@ -46,3 +46,39 @@ def tiny_run(tmp_path_factory, photo_folder):
                           val_photos=2, log_every=3, eval_every=3, checkpoint_every=3)
     train.Trainer(config, run_dir).fit(progress=False)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built once per session, in fast mode: (exit status, HTML folder, log).
+
+    Fetches the pinned JavaScript first. The build goes into a temporary folder with its
+    own execution cache (``--path-output``), so it neither reads nor disturbs ``make
+    book``'s ``_build``. The build test and the browser test share it.
+    """
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    fetch = subprocess.run([sys.executable, str(root / "book" / "_assets" / "fetch.py")],
+                           cwd=root, capture_output=True, text=True, timeout=600, check=False)
+    assert fetch.returncode == 0, (
+        f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}")
+    output = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, STEGUTILS_FAST="1", TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
+    # jupyter-book has no `python -m jupyter_book`: call its entry point with this
+    # interpreter, so that the build and the notebooks' kernels use this environment.
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+               "build", str(root), "--path-output", str(output), "--keep-going"]
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                            check=False)
+    log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + "\n" + result.stderr)
+    # The notebooks' kernels share the build's stderr, and TensorFlow's C++ logging
+    # (absl) writes lines there at import that no setting silences, one of them
+    # starting "WARNING: "; they are not Sphinx's, so they are left out of the log.
+    kernel_noise = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+                              r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] )")
+    log = "\n".join(line for line in log.splitlines() if not kernel_noise.match(line))
+    return result.returncode, output / "_build" / "html", log

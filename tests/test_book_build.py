@@ -49,34 +49,8 @@ DATA_SCRIPT_TYPES = {
 }
 
 
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    """Fetch the JavaScript assets and build the book in fast mode.
-
-    Returns the build's exit status, the folder of HTML pages and the build's log.
-    """
-    fetch = subprocess.run(
-        [sys.executable, str(ROOT / "book" / "_assets" / "fetch.py")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert fetch.returncode == 0, (
-        f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}"
-    )
-
-    output = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, STEGUTILS_FAST="1", TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
-    # jupyter-book has no `python -m jupyter_book`; call its console entry point with
-    # this interpreter, so the build (and the notebook kernels) use this environment.
-    command = [
-        sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-        "build", str(ROOT), "--path-output", str(output), "--keep-going",
-    ]
-    result = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )
-    log = ANSI_ESCAPE.sub("", result.stdout + "\n" + result.stderr)
-    html = output / "_build" / "html"
-    return result.returncode, html, log
+# The build itself is the session fixture ``built_book`` in tests/conftest.py, shared
+# with the browser test so that the book is built once.
 
 
 def _warnings(log):

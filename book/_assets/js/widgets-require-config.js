@@ -19,3 +19,42 @@
   // require.js reads a global `require` object defined before it loads as its config.
   window.require = {paths: paths};
 })();
+
+// The widget manager typesets the text of widgets with MathJax 2's API,
+// `MathJax.Hub.Queue(["Typeset", MathJax.Hub, element])`, whenever `window.MathJax`
+// exists; the book serves MathJax 3, which has no `Hub`, so each labelled widget threw
+// "Cannot read properties of undefined (reading 'Queue')". MathJax 3 replaces
+// `window.MathJax` with its own object when it loads, so give every MathJax object
+// that has a version a small `Hub` whose `Queue` hands the element to MathJax 3's
+// `typesetPromise`.
+(function () {
+  var hub = {
+    Queue: function (job) {
+      var mathjax = window.MathJax;
+      if (job && job[0] === "Typeset" && mathjax && mathjax.typesetPromise) {
+        mathjax.typesetPromise([job[2]]).catch(function () {});
+      }
+    },
+  };
+  function withHub(value) {
+    if (value && typeof value === "object" && value.version && !value.Hub) {
+      value.Hub = hub;
+    }
+    return value;
+  }
+  var current = withHub(window.MathJax);
+  try {
+    Object.defineProperty(window, "MathJax", {
+      configurable: true,
+      enumerable: true,
+      get: function () {
+        return current;
+      },
+      set: function (value) {
+        current = withHub(value);
+      },
+    });
+  } catch (error) {
+    // A browser that refuses the property keeps the original behaviour.
+  }
+})();

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
-import platform
 import shlex
 import sys
 import tempfile
@@ -54,13 +53,9 @@ METRIC_KEYS = ("loss", "cover_mse", "secret_mse", "cover_psnr", "secret_psnr", "
 
 def machine() -> dict:
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
+        **models.machine_description(),
         "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
     }
 
 

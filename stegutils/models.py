@@ -349,7 +349,8 @@ class StegoNet(keras.Model):
         for start in range(0, cover_b.shape[0], batch_size):
             c = cover_b[start:start + batch_size]
             s = secret_b[start:start + batch_size]
-            outputs.append(self._hide_batch(c, s, quantize))
+            # A tensor, not a Python bool: one traced function serves both settings.
+            outputs.append(self._hide_batch(c, s, tf.constant(bool(quantize))))
         result = tf.concat(outputs, axis=0).numpy()
         return result[0] if single else result
 
@@ -390,9 +391,8 @@ class StegoNet(keras.Model):
         cover_p, height, width = self._pad(cover)
         secret_p, _, _ = self._pad(secret)
         container = self.hide_raw(secret_p, cover_p)[:, :height, :width]
-        if quantize:
-            return quantize_8bit(container)
-        return tf.clip_by_value(container, 0.0, 1.0)
+        return tf.cond(quantize, lambda: quantize_8bit(container),
+                       lambda: tf.clip_by_value(container, 0.0, 1.0))
 
     @tf.function(reduce_retracing=True)
     def _reveal_batch(self, container):

@@ -13,7 +13,6 @@ Introduced in chapter 5 (Training).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pathlib
@@ -21,6 +20,7 @@ import shutil
 
 import tensorflow as tf
 
+from stegutils import data as _data
 from stegutils import models as _models
 from stegutils import train as _train
 
@@ -37,11 +37,7 @@ _list = list  # the public ``list`` below shadows the builtin inside this module
 
 def sha256(path) -> str:
     """The SHA-256 of a file, as hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return _data._sha256_file(path)
 
 
 def list() -> _list[str]:  # noqa: A001 - the name the book uses: pretrained.list()

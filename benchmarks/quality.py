@@ -1,6 +1,6 @@
 """Held-out quality of the shipped models (or any run folder), written for the book.
 
-    python benchmarks/quality.py [--models fast seed-blog RUN_DIR ...] [--update-cards]
+    python benchmarks/quality.py [--models fast seed RUN_DIR ...] [--update-cards]
 
 For each model: pairs of crops from the BSDS500 *test* photos (never trained on; the
 shipped models train on BSDS500 train), hidden, saved as real 8-bit PNG files (encoded

@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py [--steps 20] [--variants seed paper fast] [--out FILE]
                                [--no-playground | --only-playground]
+                               [--ttq-variants seed fast] [--ttq-budget 1800] [--no-ttq]
 
 Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
 CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
@@ -11,6 +12,15 @@ the model calls inside it, with the shipped default model, in the playground's d
 precision (``auto``) and in float32, measured in the same run. Writes the figures as JSON
 (default ``benchmarks/results/speed.json``) for the book to read. Numbers depend on the
 machine: the JSON records it. Close other programs first; nothing here is a test.
+
+Time-to-quality (``--ttq-*``): each variant in ``--ttq-variants`` trains from scratch on
+random 64 px crops of the training photos (BSDS500 train, or the built-in photos without
+it), batch 8, Adam at a constant learning rate, beta 0.75, in its fastest precision on
+this machine, and every ``--ttq-eval-every`` seconds of training is measured on held-out
+pairs (test photos, 8-bit containers). The figure is the training wall time (evaluation
+excluded) until the held-out cover PSNR and secret PSNR both reach the stated level; a
+variant that does not get there within ``--ttq-budget`` seconds is reported as not
+reached, and the ratio then becomes a bound. The whole curve is kept in the JSON.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from stegutils import data, models, pretrained, train  # noqa: E402
+from stegutils import data, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "speed.json"
 PLAYGROUND_RESULTS = RESULTS.with_name("speed_playground.json")
@@ -69,6 +79,52 @@ def hide_reveal_latency(variant, precision, *, repeats, size=256):
         net.reveal(net.hide(cover, secret))
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def time_to_quality(variant, *, train_photos, heldout, cover_level, secret_level, budget,
+                    eval_every, precision="auto", beta=0.75, lr=1e-3, batch_size=8,
+                    size=64, seed=0):
+    """Train ``variant`` from scratch until held-out PSNRs reach the levels, or the budget.
+
+    Returns a dict with the training seconds to the level (``None`` if not reached),
+    the steps, and the curve of held-out measurements (training seconds, steps, cover
+    and secret PSNR).
+    """
+    net = models.build(variant, precision=precision, seed=seed)
+    optimizer = keras.optimizers.Adam(lr)
+    secrets, covers = heldout
+
+    @tf.function
+    def step(secret, cover):
+        losses, grads = train.gradients(net, secret, cover, beta=beta)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return losses.total
+
+    pairs = data.random_pairs(train_photos, size=size, batch_size=batch_size, seed=seed)
+    elapsed, steps, next_eval, reached, curve = 0.0, 0, eval_every, None, []
+    for secret, cover in pairs:
+        start = time.perf_counter()
+        step(secret, cover).numpy()
+        elapsed += time.perf_counter() - start
+        steps += 1
+        if elapsed < next_eval:
+            continue
+        summary = metrics.summarize(metrics.evaluate(net, secrets, covers))
+        curve.append({"seconds": elapsed, "steps": steps,
+                      "cover_psnr": summary["cover_psnr"],
+                      "secret_psnr": summary["secret_psnr"]})
+        print(f"  {variant:6} {elapsed:7.0f} s  step {steps:6d}  held-out cover "
+              f"{summary['cover_psnr']:5.2f} dB  secret {summary['secret_psnr']:5.2f} dB",
+              flush=True)
+        if summary["cover_psnr"] >= cover_level and summary["secret_psnr"] >= secret_level:
+            reached = elapsed
+            break
+        if elapsed >= budget:
+            break
+        next_eval += eval_every
+    return {"variant": variant, "precision": models.resolve_precision(precision),
+            "seconds_to_level": reached, "steps": steps, "training_seconds": elapsed,
+            "curve": curve}
 
 
 def _square_photo(index, size):
@@ -122,6 +178,19 @@ def main(argv=None):
                              f"{PLAYGROUND_RESULTS.name}, so the full run's file is kept)")
     parser.add_argument("--playground-model", default=pretrained.DEFAULT_MODEL,
                         help="shipped model for the playground's section")
+    parser.add_argument("--ttq-variants", nargs="+", default=["seed", "fast"],
+                        choices=models.variant_names(),
+                        help="variants for time-to-quality (the first is the baseline)")
+    parser.add_argument("--ttq-cover", type=float, default=28.0,
+                        help="held-out cover PSNR to reach, dB")
+    parser.add_argument("--ttq-secret", type=float, default=24.0,
+                        help="held-out secret PSNR to reach, dB")
+    parser.add_argument("--ttq-budget", type=float, default=1800.0,
+                        help="most training seconds per variant")
+    parser.add_argument("--ttq-eval-every", type=float, default=20.0,
+                        help="training seconds between held-out measurements")
+    parser.add_argument("--ttq-pairs", type=int, default=64, help="held-out pairs")
+    parser.add_argument("--no-ttq", action="store_true", help="skip time-to-quality")
     section = parser.add_mutually_exclusive_group()
     section.add_argument("--no-playground", action="store_true",
                          help="skip the playground's section")
@@ -161,6 +230,34 @@ def main(argv=None):
             }
             print(f"{key}: training {ratios[key]['train_speedup']:.1f}x faster, "
                   f"hide+reveal {ratios[key]['latency_speedup']:.1f}x faster")
+    ttq = None
+    if not (args.no_ttq or args.only_playground):
+        train_photos, source = data.photos_or_builtin("bsds500", "train")
+        test_photos, _ = data.photos_or_builtin("bsds500", "test")
+        heldout = data.heldout_pairs(test_photos, size=64, count=args.ttq_pairs, seed=1234)
+        print(f"time to held-out cover >= {args.ttq_cover} dB and secret >= "
+              f"{args.ttq_secret} dB ({source}, {len(heldout[0])} held-out pairs):", flush=True)
+        runs = [time_to_quality(variant, train_photos=train_photos, heldout=heldout,
+                                cover_level=args.ttq_cover, secret_level=args.ttq_secret,
+                                budget=args.ttq_budget, eval_every=args.ttq_eval_every)
+                for variant in args.ttq_variants]
+        ttq = {"cover_level": args.ttq_cover, "secret_level": args.ttq_secret,
+               "budget_seconds": args.ttq_budget, "eval_every_seconds": args.ttq_eval_every,
+               "data": source, "heldout_pairs": len(heldout[0]), "size": 64,
+               "batch_size": 8, "beta": 0.75, "lr": 1e-3, "runs": runs, "ratios": {}}
+        base = runs[0]
+        for run in runs[1:]:
+            key = f"{run['variant']}/{base['variant']}"
+            if run["seconds_to_level"] is None:
+                ratio, kind = None, "not reached"
+            elif base["seconds_to_level"] is None:
+                # The baseline needed more than its whole budget: the ratio is at most this.
+                ratio, kind = run["seconds_to_level"] / base["training_seconds"], "at most"
+            else:
+                ratio, kind = run["seconds_to_level"] / base["seconds_to_level"], "equal to"
+            ttq["ratios"][key] = {"time_ratio": ratio, "kind": kind}
+            shown = "n/a" if ratio is None else f"{ratio:.3f}"
+            print(f"{key}: time to quality ratio {kind} {shown}")
     playground = []
     if not args.no_playground:
         for precision in ("auto", "float32"):
@@ -177,6 +274,7 @@ def main(argv=None):
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
         "rows": rows, "ratios": ratios, "playground": playground,
+        "time_to_quality": ttq,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)

@@ -3,6 +3,7 @@
 #   make test        install .[dev] into .venv and run the tests (PYTEST_ARGS="-m 'not slow'")
 #   make book        execute the chapters and build the book into _build/html
 #   make book-fast   the same with STEGUTILS_FAST=1 (a few steps, small images)
+#   make student     the student edition (no solutions) into _student/, built in fast mode
 #   make lab         open the chapters in JupyterLab
 #   make clean       remove build outputs and caches (keeps .venv)
 #   make distclean   clean, and remove .venv and the fetched JavaScript too
@@ -19,7 +20,7 @@ PYTEST_ARGS ?=
 BOOK_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help test book book-fast book-assets lab clean distclean
+.PHONY: help test book book-fast book-assets student lab clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -75,7 +76,14 @@ book-fast:
 lab: $(VENV)/.installed-book
 	$(VENV)/bin/jupyter lab book/
 
-# A `student` target (the chapters with solutions removed, into _student/) belongs here.
+# The student edition: a copy of the book's sources in _student/ whose notebooks have
+# lost their cells tagged `solution` and their outputs (book/_assets/student.py says
+# exactly what changes), built into _student/_build/html. It always builds in fast
+# mode, executing every chapter, and fails on any warning: so it also shows that each
+# chapter runs end to end without its solutions. It keeps its own execution cache
+# (_student/_build/.jupyter_cache), apart from make book's; BOOK_ARGS go to jupyter-book.
+student: $(VENV)/.installed-book book-assets
+	$(VENV_PY) book/_assets/student.py --build $(BOOK_ARGS)
 
 clean:
 	rm -rf _build _student book/_build .pytest_cache .ipynb_checkpoints build dist

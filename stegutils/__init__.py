@@ -22,6 +22,7 @@ Modules, lowest first (a module imports only modules above it in this list):
 - :mod:`stegutils.plot`: every figure the book shows
 - :mod:`stegutils.widgets`: the playground (ipywidgets)
 - :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``train`` and ``evaluate``
+- :mod:`stegutils.timings`: how long each chapter takes to run (a results file's reading)
 
 Submodules are imported on first use (``stegutils.models`` works after
 ``import stegutils``), so that ``import stegutils`` itself stays quick and does not
@@ -44,6 +45,7 @@ _SUBMODULES = (
     "widgets",
     "cli",
     "exercises",
+    "timings",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -135,3 +135,55 @@ def test_durations_read_as_words():
     assert timings.format_duration(41.2) == "41 seconds"
     assert timings.format_duration(512) == "8.5 minutes"
     assert timings.format_duration(2 * 3600) == "2.0 hours"
+
+
+def _chapters_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "chapters.py"
+    spec = importlib.util.spec_from_file_location("chapters_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_partial_benchmark_run_updates_only_what_it_ran(write):
+    chapters = _chapters_script()
+    known = ["02_data", "05_training"]
+    first = {"command": "python benchmarks/chapters.py --modes fast", "date": "2026-01-01",
+             "machine": MACHINE, "load_average_start": [2.9, 2.0, 1.0]}
+    results = chapters.merge({}, "run-1", first, {("02_data", "fast"): (10.04, None),
+                                                  ("05_training", "fast"): (41.2, None)}, known)
+    second = dict(first, command="python benchmarks/chapters.py --modes full "
+                  "--chapters 05_training", date="2026-01-02", load_average_start=[0.1] * 3)
+    results = chapters.merge(results, "run-2", second,
+                             {("05_training", "full"): (512.0, None)}, known)
+    assert results["chapters"]["02_data"] == {"fast_s": 10.0, "fast_run": "run-1"}
+    assert results["chapters"]["05_training"] == {
+        "fast_s": 41.2, "fast_run": "run-1", "full_s": 512.0, "full_run": "run-2"}
+    assert set(results["runs"]) == {"run-1", "run-2"}
+    assert results["date"] == "2026-01-02" and results["gpu_measured"] is False
+    sentence = timings.note("05_training", path=write(results), quiet=True)
+    assert "8.5 minutes, 41 seconds in fast mode" in sentence
+    assert "load average 2.9" in sentence  # the fast run's machine was busy
+
+
+def test_a_failed_chapter_replaces_its_old_time_with_the_error():
+    chapters = _chapters_script()
+    run = {"command": "c", "date": "d", "machine": MACHINE}
+    results = chapters.merge({}, "run-1", run, {("05_training", "fast"): (41.2, None)},
+                             ["05_training"])
+    results = chapters.merge(results, "run-2", run,
+                             {("05_training", "fast"): (3.0, "CellExecutionError: boom")},
+                             ["05_training"])
+    entry = results["chapters"]["05_training"]
+    assert "fast_s" not in entry and entry["fast_error"] == "CellExecutionError: boom"
+    assert set(results["runs"]) == {"run-2"}  # run-1 measured nothing that is kept
+
+
+def test_the_recorded_command_leaves_out_where_outputs_were_kept():
+    chapters = _chapters_script()
+    assert chapters.recorded_command(["--modes", "fast", "--keep-outputs", "/somewhere",
+                                      "--chapters", "05"]) == \
+        "python benchmarks/chapters.py --modes fast --chapters 05"

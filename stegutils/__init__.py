@@ -23,6 +23,7 @@ Modules, lowest first (a module imports only modules above it in this list):
 - :mod:`stegutils.widgets`: the playground (ipywidgets)
 - :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``train`` and ``evaluate``
 - :mod:`stegutils.timings`: how long each chapter takes to run (a results file's reading)
+- :mod:`stegutils.reproduction`: the reproduction table (cited works and shipped models)
 
 Submodules are imported on first use (``stegutils.models`` works after
 ``import stegutils``), so that ``import stegutils`` itself stays quick and does not
@@ -46,6 +47,7 @@ _SUBMODULES = (
     "cli",
     "exercises",
     "timings",
+    "reproduction",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

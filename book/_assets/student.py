@@ -257,16 +257,18 @@ class _Writer:
     def remove_stale(self, keep=("_build",)):
         """Delete files under the folder that this run did not write (not ``keep``)."""
         removed = 0
-        for path in sorted(self.out.rglob("*"), reverse=True):
-            relative = path.relative_to(self.out)
-            if relative.parts[0] in keep or relative.name == MARKER:
+        for folder, subfolders, files in os.walk(self.out, topdown=False):
+            folder = Path(folder)
+            relative_folder = folder.relative_to(self.out)
+            if relative_folder.parts and relative_folder.parts[0] in keep:
                 continue
-            if path.is_dir():
-                if not any(path.iterdir()):
-                    path.rmdir()
-            elif relative not in self.written:
-                path.unlink()
-                removed += 1
+            for name in files:
+                relative = relative_folder / name
+                if relative not in self.written and relative.as_posix() != MARKER:
+                    (folder / name).unlink()
+                    removed += 1
+            if relative_folder.parts and not any(folder.iterdir()):
+                folder.rmdir()
         return removed
 
 

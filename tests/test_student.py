@@ -212,10 +212,11 @@ def test_student_config_is_titled_and_opens_no_full_notebook():
 
 def test_links_to_the_instructor_page_keep_only_their_text():
     text = ("See {doc}`the plan <instructor>`, {doc}`/book/instructor`, "
-            "[the plan](instructor.md) and {doc}`02_data`.")
-    assert student._unlink_instructor_pages(text, "book/intro.md") == (
+            "[the plan](instructor.md), {ref}`timings <plan-timings>` and {doc}`02_data`, "
+            "{ref}`sec-data`.")
+    assert student._unlink_instructor_pages(text, "book/intro.md", {"plan-timings"}) == (
         "See the plan, the instructor's page (not in the student edition), "
-        "the plan and {doc}`02_data`.")
+        "the plan, timings and {doc}`02_data`, {ref}`sec-data`.")
 
 
 def _tiny_book(root):
@@ -223,8 +224,9 @@ def _tiny_book(root):
     (root / "book" / "_assets" / "vendor" / "mathjax" / "tex.js").write_text("// js\n")
     (root / "book" / "images").mkdir()
     (root / "book" / "images" / "a.png").write_bytes(b"\x89PNG fake")
-    (root / "book" / "intro.md").write_text("# Intro\n\nTeachers: {doc}`instructor`.\n")
-    (root / "book" / "instructor.md").write_text("# Instructor\n\nAnswers: 42\n")
+    (root / "book" / "intro.md").write_text(
+        "# Intro\n\nTeachers: {doc}`instructor`, {ref}`the plan <plan>`.\n")
+    (root / "book" / "instructor.md").write_text("(plan)=\n# Instructor\n\nAnswers: 42\n")
     nbformat.write(synthetic_notebook(), root / "book" / "01_a.ipynb")
     (root / "references.bib").write_text("@misc{a, title={A}}\n")
     (root / "_toc.yml").write_text(yaml.safe_dump({
@@ -243,7 +245,8 @@ def test_write_student_edition_on_a_tiny_book(tmp_path, capsys):
     assert SECRET_CODE not in _text(notebook) and SECRET_PROSE not in _text(notebook)
     assert not (out / "book" / "instructor.md").exists()
     assert "instructor" not in (out / "_toc.yml").read_text()
-    assert "{doc}" not in (out / "book" / "intro.md").read_text()
+    assert (out / "book" / "intro.md").read_text() == (
+        "# Intro\n\nTeachers: the instructor's page (not in the student edition), the plan.\n")
     config = yaml.safe_load((out / "_config.yml").read_text())
     assert config["title"].endswith("(student edition)")
     for static in config["sphinx"]["config"]["html_static_path"]:

@@ -322,8 +322,9 @@ def student_config(config):
     return config
 
 
-# {doc} roles and Markdown links that point to a page left out keep only their text.
-def _unlink_instructor_pages(text, page):
+# {doc} roles and Markdown links that point to a page left out, and {ref} roles that point
+# to a label on it, keep only their text.
+def _unlink_instructor_pages(text, page, labels=()):
     folder = Path(page).parent
 
     def points_to_instructor(target):
@@ -344,10 +345,18 @@ def _unlink_instructor_pages(text, page):
             return match.group(0)
         return label or "the instructor's page (not in the student edition)"
 
+    def ref_role(match):
+        explicit = re.match(r"^(.*?)\s*<([^<>]+)>$", match.group(2), re.DOTALL)
+        label, target = explicit.groups() if explicit else (None, match.group(2))
+        if target.strip() not in labels:
+            return match.group(0)
+        return label or "the instructor's page (not in the student edition)"
+
     def md_link(match):
         return match.group(1) if points_to_instructor(match.group(2)) else match.group(0)
 
     text = re.sub(r"\{doc\}`([^`]+)`", doc_role, text)
+    text = re.sub(r"\{(ref|numref)\}`([^`]+)`", ref_role, text)
     return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", md_link, text)
 
 
@@ -407,6 +416,15 @@ def write_student_edition(root=ROOT, out=None):
         for path in sorted(results.glob("*.json")):
             writer.copy(path.relative_to(root), path)
 
+    # Labels defined on the instructor's pages: references to them cannot resolve.
+    labels = set()
+    for instructor in INSTRUCTOR_PAGES:
+        for suffix in (".md", ".ipynb"):
+            if (root / (instructor + suffix)).is_file():
+                labels |= set(re.findall(r"^\s*\(([^()\s]+)\)=\s*$",
+                                         (root / (instructor + suffix)).read_text(
+                                             encoding="utf-8"), re.MULTILINE))
+
     notebooks = []
     for path in sorted(book.rglob("*")):
         relative = path.relative_to(root)
@@ -425,7 +443,7 @@ def write_student_edition(root=ROOT, out=None):
             student, counts = strip_notebook(notebook, name=name)
             for cell in student.cells:
                 if cell.cell_type == "markdown":
-                    cell.source = _unlink_instructor_pages(cell.source, name)
+                    cell.source = _unlink_instructor_pages(cell.source, name, labels)
             before, after = exercise_labels(notebook), exercise_labels(student)
             if before != after:
                 raise StudentBuildError(
@@ -443,7 +461,7 @@ def write_student_edition(root=ROOT, out=None):
                      if counts["solution_text_blocks"] else ""))
         elif path.suffix == ".md":
             text = path.read_text(encoding="utf-8")
-            writer.text(relative, _unlink_instructor_pages(text, relative.as_posix()))
+            writer.text(relative, _unlink_instructor_pages(text, relative.as_posix(), labels))
         else:
             writer.copy(relative, path)
     removed = writer.remove_stale()

@@ -3,6 +3,9 @@
     python benchmarks/chapters.py [--modes fast full] [--chapters 05_training 06 ...]
                                   [--timeout 3600] [--keep-outputs DIR] [--out FILE]
 
+    python benchmarks/chapters.py --modes fast    # every chapter in fast mode: minutes
+    python benchmarks/chapters.py --modes full    # as a reader runs them: on a quiet machine
+
 Executes each chapter notebook of ``book/`` from top to bottom, as the book's build
 does (a fresh kernel, working directory ``book/``, cells tagged ``skip-execution``
 skipped, ``raises-exception`` cells allowed to fail), once per mode: ``fast`` sets

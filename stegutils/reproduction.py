@@ -36,7 +36,7 @@ CITED = [
     {
         "source": "Blog post",
         "cite": "blogpost",
-        "data": "100 photos from BSDS500 (Berkeley), resized whole to 80x80",
+        "data": "100 photos from the Berkeley segmentation data set, resized to 80x80",
         "architecture": ("prep, hiding and reveal networks of five 50-channel "
                          "convolutions each, kernels 3x3, 4x4 and 5x5 (the book's `seed`)"),
         "budget": NOT_QUOTED,

@@ -1,0 +1,201 @@
+"""Chapter 4's checkers against the solutions in the notebook and typical wrong answers.
+
+The reference solutions are read from the notebook's solution cells (so the two cannot
+drift apart), executed with the chapter's imports only.
+"""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from stegutils import exercises, train
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "04_loss.ipynb"
+
+
+def _cells():
+    return nbformat.read(NOTEBOOK, as_version=4).cells
+
+
+def _imports():
+    """A namespace holding what the chapter's Setup cell imports (nothing else runs)."""
+    setup = next(cell for cell in _cells()
+                 if cell.cell_type == "code" and "FAST = train.fast_mode()" in cell.source)
+    tree = ast.parse(setup.source)
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    namespace = {}
+    exec(compile(ast.Module(body=imports, type_ignores=[]), "setup", "exec"), namespace)
+    return namespace
+
+
+def _function_from(label, name, tag):
+    """The function ``name`` that the first cell tagged ``tag`` after exercise ``label``
+    defines; the cell must end with the checker call, which is not run here."""
+    cells = _cells()
+    start = next(index for index, cell in enumerate(cells)
+                 if cell.cell_type == "markdown" and f":label: {label}" in cell.source)
+    source = next(cell.source for cell in cells[start:]
+                  if cell.cell_type == "code" and tag in cell.metadata.get("tags", []))
+    tree = ast.parse(source)
+    call = f"exercises.{label.replace('-', '_')}({name})"
+    assert ast.unparse(tree.body[-1]) == call, (
+        f"the {tag} cell of {label} should end with {call}, not {ast.unparse(tree.body[-1])}")
+    namespace = _imports()
+    exec(compile(ast.Module(body=tree.body[:-1], type_ignores=[]), label, "exec"), namespace)
+    return namespace[name]
+
+
+def reference(label, name):
+    """The function as the notebook's solution cell defines it."""
+    return _function_from(label, name, "solution")
+
+
+def starter(label, name):
+    """The stub of the notebook's starter cell."""
+    return _function_from(label, name, "exercise-starter")
+
+
+def failing(result, *words):
+    """Assert that a checker failed and that its report holds every one of ``words``."""
+    message = result.message()
+    assert not result.passed, f"expected a failure, got: {message}"
+    absent = [word for word in words if word not in message]
+    assert not absent, f"expected {absent} in:\n{message}"
+
+
+# ---------------------------------------------------------------------------- ex-loss-l1
+
+def test_ex_loss_l1_passes_the_reference_solution():
+    result = exercises.ex_loss_l1(reference("ex-loss-l1", "l1_losses"))
+    assert result.passed, result.message()
+    assert result.cases == 2
+
+
+def _squared(net, secret, cover, beta):
+    import tensorflow as tf
+    container, revealed = net((secret, cover), training=True)
+    cover_term = tf.reduce_mean((cover - container) ** 2)
+    secret_term = tf.reduce_mean((secret - revealed) ** 2)
+    return cover_term, secret_term, cover_term + beta * secret_term
+
+
+def _beta_on_cover(net, secret, cover, beta):
+    import tensorflow as tf
+    container, revealed = net((secret, cover), training=True)
+    cover_term = tf.reduce_mean(tf.abs(cover - container))
+    secret_term = tf.reduce_mean(tf.abs(secret - revealed))
+    return cover_term, secret_term, beta * cover_term + secret_term
+
+
+def _numpy_values(net, secret, cover, beta):
+    container, revealed = net((secret, cover), training=True)
+    cover_term = np.mean(np.abs(np.asarray(cover) - container.numpy()))
+    secret_term = np.mean(np.abs(np.asarray(secret) - revealed.numpy()))
+    return cover_term, secret_term, cover_term + beta * secret_term
+
+
+def _container_copied(net, secret, cover, beta):
+    """The cover term is computed from a copy of the container outside the graph."""
+    import tensorflow as tf
+    container, revealed = net((secret, cover), training=True)
+    copy = tf.constant(container.numpy())
+    cover_term = tf.reduce_mean(tf.abs(cover - copy))
+    secret_term = tf.reduce_mean(tf.abs(secret - revealed))
+    return cover_term, secret_term, cover_term + beta * secret_term
+
+
+def _reveal_cut_off(net, secret, cover, beta):
+    """The reveal network gets a container the tape cannot see through."""
+    import tensorflow as tf
+    container = net.hide_raw(secret, cover, training=True)
+    revealed = net.revealing(tf.stop_gradient(container), training=True)
+    cover_term = tf.reduce_mean(tf.abs(cover - container))
+    secret_term = tf.reduce_mean(tf.abs(secret - revealed))
+    return cover_term, secret_term, cover_term + beta * secret_term
+
+
+def _cover_from_reveal(net, secret, cover, beta):
+    """Compares the cover with the revealed secret: its gradient reaches the reveal net."""
+    import tensorflow as tf
+    container, revealed = net((secret, cover), training=True)
+    cover_term = tf.reduce_mean(tf.abs(cover - container)) + 0 * tf.reduce_mean(revealed)
+    secret_term = tf.reduce_mean(tf.abs(secret - revealed))
+    return cover_term, secret_term, cover_term + beta * secret_term
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (_squared, ["the cover term is", "mean *absolute* error"]),
+    (_beta_on_cover, ["the total is", "beta weighs the secret term"]),
+    (_numpy_values, ["are float32, not TensorFlow tensors", ".numpy()"]),
+    (_container_copied, ["no gradient of the cover term reaches the prep network",
+                         "not from NumPy values"]),
+    (_reveal_cut_off, ["no gradient of the secret term reaches the hiding network"]),
+    (_cover_from_reveal, ["the cover term sends a gradient to the reveal network"]),
+    (lambda net, secret, cover, beta: train.compute_losses(
+        net, secret, cover, beta=beta, quantize=False),
+     ["expected three values (cover_term, secret_term, total), got Losses"]),
+], ids=["squared", "beta-on-cover", "numpy", "container-copied", "reveal-cut-off",
+        "cover-from-reveal", "losses-object"])
+def test_ex_loss_l1_explains_typical_mistakes(wrong, words):
+    failing(exercises.ex_loss_l1(wrong), *words)
+
+
+def test_ex_loss_l1_leaves_the_global_random_state_alone():
+    state = np.random.get_state()[1].copy()
+    exercises.ex_loss_l1(reference("ex-loss-l1", "l1_losses"))
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+# -------------------------------------------------------------------------- ex-loss-psnr
+
+def test_ex_loss_psnr_passes_the_reference_solution():
+    result = exercises.ex_loss_psnr(reference("ex-loss-psnr", "psnr_from_mse"))
+    assert result.passed, result.message()
+    assert result.cases == 6
+
+
+def test_ex_loss_psnr_reference_agrees_with_metrics_psnr():
+    from stegutils import metrics
+
+    psnr_from_mse = reference("ex-loss-psnr", "psnr_from_mse")
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 3, 8, 8, 3), dtype=np.float32)
+    mse = np.mean((a.astype(np.float64) - b) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(psnr_from_mse(mse), metrics.psnr(a, b), rtol=1e-5)
+
+
+def _math_log(mse, data_range=1.0):
+    import math
+    return 10 * math.log10(data_range ** 2 / float(mse))
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda mse, data_range=1.0: 20 * np.log10(data_range ** 2 / np.asarray(mse)),
+     ["10 * log10 of a ratio of squared values"]),
+    (lambda mse, data_range=1.0: 10 * np.log(data_range ** 2 / np.asarray(mse)),
+     ["base 10"]),
+    (lambda mse, data_range=1.0: 10 * np.log10(np.asarray(mse) / data_range ** 2),
+     ["the MSE goes in the denominator"]),
+    (lambda mse, data_range=1.0: 10 * np.log10(data_range / np.asarray(mse)),
+     ["data_range=255", "square the data range"]),
+    (lambda mse, data_range=1.0: 10 * np.log10(1 / np.asarray(mse)),
+     ["data_range=255", "use data_range"]),
+    (_math_log, ["an array of three values", "raised TypeError", "raised ZeroDivisionError",
+                "should give inf"]),
+], ids=["20-log10", "natural-log", "upside-down", "range-not-squared", "range-ignored",
+        "math-module"])
+def test_ex_loss_psnr_explains_typical_mistakes(wrong, words):
+    failing(exercises.ex_loss_psnr(wrong), *words)
+
+
+@pytest.mark.parametrize("label, name, checker", [
+    ("ex-loss-l1", "l1_losses", exercises.ex_loss_l1),
+    ("ex-loss-psnr", "psnr_from_mse", exercises.ex_loss_psnr),
+])
+def test_the_unfinished_starters_are_reported_once(label, name, checker):
+    result = checker(starter(label, name))
+    failing(result, "returned None")
+    assert len(result.problems) == 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import pathlib
+import sysconfig
 import traceback
 from typing import Callable
 
@@ -141,10 +143,27 @@ def call_student(student, case: Case, report) -> object:
 
 def _last_frame(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
+    # The reader's own line, not one deep inside a library their code called.
+    own = [frame for frame in frames if not _in_a_library(frame.filename)]
+    if not (own or frames):
         return ""
-    frame = frames[-1]
+    frame = (own or frames)[-1]
     return f" (line {frame.lineno}: {frame.line})" if frame.line else ""
+
+
+_LIBRARY_PATHS = tuple(str(pathlib.Path(path).resolve()) for path in {
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+    sysconfig.get_paths()["platlib"], pathlib.Path(__file__).parents[1]})
+
+
+def _in_a_library(filename: str) -> bool:
+    if "site-packages" in filename or "dist-packages" in filename:
+        return True
+    try:
+        resolved = str(pathlib.Path(filename).resolve())
+    except (OSError, ValueError):
+        return False
+    return resolved.startswith(_LIBRARY_PATHS)
 
 
 def missing(value) -> bool:

@@ -343,6 +343,21 @@ def _read_page(path):
     return _normalise("".join(parser.parts)), parser.classes
 
 
+def _output_text(notebook):
+    """The text of an executed notebook's outputs (what its kept cells print and show)."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                parts.append(output["text"])
+            for kind, value in output.get("data", {}).items():
+                if kind.startswith("text/") and isinstance(value, str):
+                    parser = _PageText()
+                    parser.feed(value)
+                    parts.append("".join(parser.parts))
+    return _normalise("\n".join(parts))
+
+
 def _clean_copy(destination):
     """The working tree's files (tracked, and untracked but not ignored), as a fresh
     clone with uncommitted changes would have them, plus the fetched JavaScript."""
@@ -418,7 +433,8 @@ def test_student_edition_builds_and_every_chapter_runs(built_student):
 def test_student_pages_show_no_solution(built_student):
     returncode, copy, log, _ = built_student
     assert returncode == 0, f"the student edition did not build:\n{_tail(log)}"
-    html = copy / "_student" / "_build" / "html"
+    out = copy / "_student"
+    html = out / "_build" / "html"
     problems = []
     for page in sorted(html.rglob("*.html")):
         if page.relative_to(html).parts[0].startswith("_"):
@@ -440,7 +456,13 @@ def test_student_pages_show_no_solution(built_student):
         downloaded = html / "_sources" / "book" / path.name
         if downloaded.is_file():  # the page's "download .ipynb" button
             sources.append(_normalise(_text(nbformat.read(downloaded, as_version=4))))
+        # A page may show, as the output of a cell students keep, code that a solution
+        # repeats (chapter 6 prints the library's backward pass): that is the chapter's.
+        executed = out / "_build" / "jupyter_execute" / "book" / path.name
+        shown = _output_text(nbformat.read(executed, as_version=4)) if executed.is_file() else ""
         for index, piece in solution_fragments(original):
+            if piece in shown:
+                continue
             if any(piece in source for source in sources):
                 problems.append(f"{page.relative_to(html)}: solution text of cell {index} "
                                 f"survives: {piece!r}")

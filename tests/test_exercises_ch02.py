@@ -4,72 +4,20 @@ The reference solutions are read from the notebook's solution cells (so the two 
 drift apart), executed with the chapter's imports only.
 """
 
-import ast
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 
+from exercise_notebooks import ExerciseNotebook, assert_fails_with
 from stegutils import exercises
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "02_data.ipynb"
-
-
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _imports():
-    """A namespace holding what the chapter's Setup cell imports (nothing else runs)."""
-    setup = next(cell for cell in _cells()
-                 if cell.cell_type == "code" and "FAST = train.fast_mode()" in cell.source)
-    tree = ast.parse(setup.source)
-    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    namespace = {}
-    exec(compile(ast.Module(body=imports, type_ignores=[]), "setup", "exec"), namespace)
-    return namespace
-
-
-def _function_from(label, name, tag):
-    """The function ``name`` that the first cell tagged ``tag`` after exercise ``label``
-    defines; the cell must end with the checker call, which is not run here."""
-    cells = _cells()
-    start = next(index for index, cell in enumerate(cells)
-                 if cell.cell_type == "markdown" and f":label: {label}" in cell.source)
-    source = next(cell.source for cell in cells[start:]
-                  if cell.cell_type == "code" and tag in cell.metadata.get("tags", []))
-    tree = ast.parse(source)
-    call = f"exercises.{label.replace('-', '_')}({name})"
-    assert ast.unparse(tree.body[-1]) == call, (
-        f"the {tag} cell of {label} should end with {call}, not {ast.unparse(tree.body[-1])}")
-    namespace = _imports()
-    exec(compile(ast.Module(body=tree.body[:-1], type_ignores=[]), label, "exec"), namespace)
-    return namespace[name]
-
-
-def reference(label, name):
-    """The function as the notebook's solution cell defines it."""
-    return _function_from(label, name, "solution")
-
-
-def starter(label, name):
-    """The stub of the notebook's starter cell."""
-    return _function_from(label, name, "exercise-starter")
-
-
-def failing(result, *words):
-    """Assert that a checker failed and that its report holds every one of ``words``."""
-    message = result.message()
-    assert not result.passed, f"expected a failure, got: {message}"
-    absent = [word for word in words if word not in message]
-    assert not absent, f"expected {absent} in:\n{message}"
+CHAPTER = ExerciseNotebook("02_data.ipynb")
+solution, starter = CHAPTER.solution, CHAPTER.starter
 
 
 # ------------------------------------------------------------------------ ex-data-square
 
 def test_ex_data_square_passes_the_reference_solution():
-    result = exercises.ex_data_square(reference("ex-data-square", "square_then_resize"))
+    result = exercises.ex_data_square(solution("ex-data-square", "square_then_resize"))
     assert result.passed, result.message()
     assert result.cases == 4
 
@@ -103,13 +51,13 @@ def _largest_side(photo, size=80):
     (_largest_side, ["raised ValueError", "cannot crop"]),
 ], ids=["squeeze", "crop-only", "bilinear", "largest-side"])
 def test_ex_data_square_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_data_square(wrong), *words)
+    assert_fails_with(exercises.ex_data_square(wrong), *words)
 
 
 # ---------------------------------------------------------------------- ex-data-prefetch
 
 def test_ex_data_prefetch_passes_the_reference_solution():
-    result = exercises.ex_data_prefetch(reference("ex-data-prefetch", "crop_pipeline"))
+    result = exercises.ex_data_prefetch(solution("ex-data-prefetch", "crop_pipeline"))
     assert result.passed, result.message()
     assert result.cases == 2
 
@@ -142,13 +90,13 @@ def _pipeline(images, size, batch_size, *, repeat=True, batch=True, how="random"
      ["expected a tf.data.Dataset, got list"]),
 ], ids=["no-repeat", "no-batch", "resize", "centre-crop", "not-a-dataset"])
 def test_ex_data_prefetch_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_data_prefetch(wrong), *words)
+    assert_fails_with(exercises.ex_data_prefetch(wrong), *words)
 
 
 # --------------------------------------------------------------------- ex-data-own-split
 
 def test_ex_data_own_split_passes_the_reference_solution():
-    result = exercises.ex_data_own_split(reference("ex-data-own-split", "split"))
+    result = exercises.ex_data_own_split(solution("ex-data-own-split", "split"))
     assert result.passed, result.message()
 
 
@@ -191,7 +139,7 @@ def _loses_one(photos, test_fraction=0.2, seed=0):
     (_loses_one, ["in neither list"]),
 ], ids=["by-position", "not-random", "stateful", "indices", "loses-one"])
 def test_ex_data_own_split_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_data_own_split(wrong), *words)
+    assert_fails_with(exercises.ex_data_own_split(wrong), *words)
 
 
 # ------------------------------------------------------------------------- the starters
@@ -203,5 +151,5 @@ def test_ex_data_own_split_explains_typical_mistakes(wrong, words):
 ])
 def test_the_unfinished_starters_are_reported_once(label, name, checker):
     result = checker(starter(label, name))
-    failing(result, "returned None")
+    assert_fails_with(result, "returned None")
     assert len(result.problems) == 1

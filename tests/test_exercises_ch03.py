@@ -4,69 +4,17 @@ The reference solutions are read from the notebook's solution cells (so the two 
 drift apart), executed with the chapter's imports only.
 """
 
-import ast
-from pathlib import Path
-
-import nbformat
 import pytest
 
+from exercise_notebooks import ExerciseNotebook, assert_fails_with
 from stegutils import exercises
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "03_networks.ipynb"
-
-
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _imports():
-    """A namespace holding what the chapter's Setup cell imports (nothing else runs)."""
-    setup = next(cell for cell in _cells()
-                 if cell.cell_type == "code" and "FAST = train.fast_mode()" in cell.source)
-    tree = ast.parse(setup.source)
-    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    namespace = {}
-    exec(compile(ast.Module(body=imports, type_ignores=[]), "setup", "exec"), namespace)
-    return namespace
-
-
-def _function_from(label, name, tag):
-    """The function ``name`` that the first cell tagged ``tag`` after exercise ``label``
-    defines; the cell must end with the checker call, which is not run here."""
-    cells = _cells()
-    start = next(index for index, cell in enumerate(cells)
-                 if cell.cell_type == "markdown" and f":label: {label}" in cell.source)
-    source = next(cell.source for cell in cells[start:]
-                  if cell.cell_type == "code" and tag in cell.metadata.get("tags", []))
-    tree = ast.parse(source)
-    call = f"exercises.{label.replace('-', '_')}({name})"
-    assert ast.unparse(tree.body[-1]) == call, (
-        f"the {tag} cell of {label} should end with {call}, not {ast.unparse(tree.body[-1])}")
-    namespace = _imports()
-    exec(compile(ast.Module(body=tree.body[:-1], type_ignores=[]), label, "exec"), namespace)
-    return namespace[name]
-
-
-def reference(label, name):
-    """The function as the notebook's solution cell defines it."""
-    return _function_from(label, name, "solution")
-
-
-def starter(label, name):
-    """The stub of the notebook's starter cell."""
-    return _function_from(label, name, "exercise-starter")
-
-
-def failing(result, *words):
-    """Assert that a checker failed and that its report holds every one of ``words``."""
-    message = result.message()
-    assert not result.passed, f"expected a failure, got: {message}"
-    absent = [word for word in words if word not in message]
-    assert not absent, f"expected {absent} in:\n{message}"
+CHAPTER = ExerciseNotebook("03_networks.ipynb")
+solution, starter = CHAPTER.solution, CHAPTER.starter
 
 
 def test_ex_nets_field_passes_the_reference_solution():
-    result = exercises.ex_nets_field(reference("ex-nets-field", "receptive_field"))
+    result = exercises.ex_nets_field(solution("ex-nets-field", "receptive_field"))
     assert result.passed, result.message()
     assert result.cases == 8
 
@@ -74,7 +22,7 @@ def test_ex_nets_field_passes_the_reference_solution():
 def test_ex_nets_field_agrees_with_the_library_on_every_variant():
     from stegutils import models
 
-    receptive_field = reference("ex-nets-field", "receptive_field")
+    receptive_field = solution("ex-nets-field", "receptive_field")
     for variant in models.variant_names():
         net = models.build(variant, **({"channels": 4} if variant == "seed" else {}))
         specs = net.specs
@@ -93,11 +41,11 @@ def test_ex_nets_field_agrees_with_the_library_on_every_variant():
     (lambda kernels, factor=1: kernels[0], ["no convolution at all", "raised IndexError"]),
 ], ids=["whole-kernels", "no-one", "no-factor", "one-pixel-blocks", "raises"])
 def test_ex_nets_field_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_nets_field(wrong), *words)
+    assert_fails_with(exercises.ex_nets_field(wrong), *words)
 
 
 def test_ex_nets_flops_passes_the_reference_solution():
-    result = exercises.ex_nets_flops(reference("ex-nets-flops", "conv_cost"))
+    result = exercises.ex_nets_flops(solution("ex-nets-flops", "conv_cost"))
     assert result.passed, result.message()
     assert result.cases == 5
 
@@ -105,7 +53,7 @@ def test_ex_nets_flops_passes_the_reference_solution():
 def test_ex_nets_flops_parameters_agree_with_keras():
     import keras
 
-    conv_cost = reference("ex-nets-flops", "conv_cost")
+    conv_cost = solution("ex-nets-flops", "conv_cost")
     layer = keras.layers.Conv2D(7, 3, padding="same")
     layer.build((None, 9, 11, 5))
     assert conv_cost(9, 11, 3, 5, 7)[0] == layer.count_params()
@@ -122,11 +70,11 @@ def test_ex_nets_flops_parameters_agree_with_keras():
     (lambda h, w, k, i, o: 2 * h * w * k * k * i * o, ["expected a pair (params, flops)"]),
 ], ids=["no-bias", "no-factor-two", "k-not-squared", "bias-flops", "flops-only"])
 def test_ex_nets_flops_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_nets_flops(wrong), *words)
+    assert_fails_with(exercises.ex_nets_flops(wrong), *words)
 
 
 def test_ex_nets_s2d_passes_the_reference_solution():
-    result = exercises.ex_nets_s2d(reference("ex-nets-s2d", "space_to_depth"))
+    result = exercises.ex_nets_s2d(solution("ex-nets-s2d", "space_to_depth"))
     assert result.passed, result.message()
     assert result.cases == 4
 
@@ -161,7 +109,7 @@ def _columns_first(images, factor):
     (_no_last_reshape, ["has shape (1, 2, 2, 2, 2, 1)", "factor * factor * channels"]),
 ], ids=["plain-reshape", "channels-first", "columns-first", "no-last-reshape"])
 def test_ex_nets_s2d_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_nets_s2d(wrong), *words)
+    assert_fails_with(exercises.ex_nets_s2d(wrong), *words)
 
 
 @pytest.mark.parametrize("label, name, checker", [
@@ -171,5 +119,5 @@ def test_ex_nets_s2d_explains_typical_mistakes(wrong, words):
 ])
 def test_the_unfinished_starters_are_reported_once(label, name, checker):
     result = checker(starter(label, name))
-    failing(result, "returned None")
+    assert_fails_with(result, "returned None")
     assert len(result.problems) == 1

@@ -4,72 +4,20 @@ The reference solutions are read from the notebook's solution cells (so the two 
 drift apart), executed with the chapter's imports only.
 """
 
-import ast
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 
+from exercise_notebooks import ExerciseNotebook, assert_fails_with
 from stegutils import exercises, train
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "04_loss.ipynb"
-
-
-def _cells():
-    return nbformat.read(NOTEBOOK, as_version=4).cells
-
-
-def _imports():
-    """A namespace holding what the chapter's Setup cell imports (nothing else runs)."""
-    setup = next(cell for cell in _cells()
-                 if cell.cell_type == "code" and "FAST = train.fast_mode()" in cell.source)
-    tree = ast.parse(setup.source)
-    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    namespace = {}
-    exec(compile(ast.Module(body=imports, type_ignores=[]), "setup", "exec"), namespace)
-    return namespace
-
-
-def _function_from(label, name, tag):
-    """The function ``name`` that the first cell tagged ``tag`` after exercise ``label``
-    defines; the cell must end with the checker call, which is not run here."""
-    cells = _cells()
-    start = next(index for index, cell in enumerate(cells)
-                 if cell.cell_type == "markdown" and f":label: {label}" in cell.source)
-    source = next(cell.source for cell in cells[start:]
-                  if cell.cell_type == "code" and tag in cell.metadata.get("tags", []))
-    tree = ast.parse(source)
-    call = f"exercises.{label.replace('-', '_')}({name})"
-    assert ast.unparse(tree.body[-1]) == call, (
-        f"the {tag} cell of {label} should end with {call}, not {ast.unparse(tree.body[-1])}")
-    namespace = _imports()
-    exec(compile(ast.Module(body=tree.body[:-1], type_ignores=[]), label, "exec"), namespace)
-    return namespace[name]
-
-
-def reference(label, name):
-    """The function as the notebook's solution cell defines it."""
-    return _function_from(label, name, "solution")
-
-
-def starter(label, name):
-    """The stub of the notebook's starter cell."""
-    return _function_from(label, name, "exercise-starter")
-
-
-def failing(result, *words):
-    """Assert that a checker failed and that its report holds every one of ``words``."""
-    message = result.message()
-    assert not result.passed, f"expected a failure, got: {message}"
-    absent = [word for word in words if word not in message]
-    assert not absent, f"expected {absent} in:\n{message}"
+CHAPTER = ExerciseNotebook("04_loss.ipynb")
+solution, starter = CHAPTER.solution, CHAPTER.starter
 
 
 # ---------------------------------------------------------------------------- ex-loss-l1
 
 def test_ex_loss_l1_passes_the_reference_solution():
-    result = exercises.ex_loss_l1(reference("ex-loss-l1", "l1_losses"))
+    result = exercises.ex_loss_l1(solution("ex-loss-l1", "l1_losses"))
     assert result.passed, result.message()
     assert result.cases == 2
 
@@ -140,19 +88,19 @@ def _cover_from_reveal(net, secret, cover, beta):
 ], ids=["squared", "beta-on-cover", "numpy", "container-copied", "reveal-cut-off",
         "cover-from-reveal", "losses-object"])
 def test_ex_loss_l1_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_loss_l1(wrong), *words)
+    assert_fails_with(exercises.ex_loss_l1(wrong), *words)
 
 
 def test_ex_loss_l1_leaves_the_global_random_state_alone():
     state = np.random.get_state()[1].copy()
-    exercises.ex_loss_l1(reference("ex-loss-l1", "l1_losses"))
+    exercises.ex_loss_l1(solution("ex-loss-l1", "l1_losses"))
     assert np.array_equal(np.random.get_state()[1], state)
 
 
 # -------------------------------------------------------------------------- ex-loss-psnr
 
 def test_ex_loss_psnr_passes_the_reference_solution():
-    result = exercises.ex_loss_psnr(reference("ex-loss-psnr", "psnr_from_mse"))
+    result = exercises.ex_loss_psnr(solution("ex-loss-psnr", "psnr_from_mse"))
     assert result.passed, result.message()
     assert result.cases == 6
 
@@ -160,7 +108,7 @@ def test_ex_loss_psnr_passes_the_reference_solution():
 def test_ex_loss_psnr_reference_agrees_with_metrics_psnr():
     from stegutils import metrics
 
-    psnr_from_mse = reference("ex-loss-psnr", "psnr_from_mse")
+    psnr_from_mse = solution("ex-loss-psnr", "psnr_from_mse")
     rng = np.random.default_rng(0)
     a, b = rng.random((2, 3, 8, 8, 3), dtype=np.float32)
     mse = np.mean((a.astype(np.float64) - b) ** 2, axis=(1, 2, 3))
@@ -188,7 +136,7 @@ def _math_log(mse, data_range=1.0):
 ], ids=["20-log10", "natural-log", "upside-down", "range-not-squared", "range-ignored",
         "math-module"])
 def test_ex_loss_psnr_explains_typical_mistakes(wrong, words):
-    failing(exercises.ex_loss_psnr(wrong), *words)
+    assert_fails_with(exercises.ex_loss_psnr(wrong), *words)
 
 
 @pytest.mark.parametrize("label, name, checker", [
@@ -197,5 +145,5 @@ def test_ex_loss_psnr_explains_typical_mistakes(wrong, words):
 ])
 def test_the_unfinished_starters_are_reported_once(label, name, checker):
     result = checker(starter(label, name))
-    failing(result, "returned None")
+    assert_fails_with(result, "returned None")
     assert len(result.problems) == 1

@@ -7,70 +7,16 @@ must run and be reported as unfinished, without raising.
 """
 
 import math
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from exercise_notebooks import ExerciseNotebook, assert_fails_with
 from stegutils import exercises
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "05_training.ipynb"
-IMPORTS = """
-import numpy as np
-import tensorflow as tf
-import keras
-from stegutils import data, exercises, metrics, models, plot, pretrained, train
-"""
-
-
-def _notebook():
-    return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def _tags(cell):
-    return cell.metadata.get("tags", [])
-
-
-def _run(source, where):
-    namespace = {}
-    exec(IMPORTS, namespace)  # the chapter's Setup imports
-    exec(compile(source, where, "exec"), namespace)
-    return namespace
-
-
-def solution(label):
-    """Run the first code cell of the exercise's gated solution, as the book does.
-
-    That cell defines the answer and ends with its checker; the cells after it may use
-    the page's data, so they are not run here.
-    """
-    cells = _notebook().cells
-    start = next(i for i, cell in enumerate(cells) if "solution" in _tags(cell)
-                 and f"{{solution-start}} {label}" in cell.source)
-    for cell in cells[start + 1:]:
-        assert "solution" in _tags(cell) and "{solution-end}" not in cell.source, (
-            f"the solution of {label} has no code cell")
-        if cell.cell_type == "code":
-            return _run(cell.source, f"{NOTEBOOK.name}, solution of {label}")
-
-
-def starter(label):
-    """Run the exercise's starter cell, the one students begin from."""
-    cells = _notebook().cells
-    index = next(i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
-                 and f":label: {label}\n" in cell.source)
-    cell = cells[index + 1]
-    assert "exercise-starter" in _tags(cell), f"{label} has no starter cell after it"
-    return _run(cell.source, f"{NOTEBOOK.name}, starter of {label}")
-
-
-def assert_fails_with(result, *words):
-    assert not result, f"the checker passed a wrong answer:\n{result}"
-    message = result.message()
-    for word in words:
-        assert word in message, f"{word!r} is not in the report:\n{message}"
+CHAPTER = ExerciseNotebook("05_training.ipynb")
+solution, starter = CHAPTER.solution, CHAPTER.starter
 
 
 # ------------------------------------------------------------------------ ex-train-round

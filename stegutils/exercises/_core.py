@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["CheckResult", "Case", "checker", "CHECKERS", "compare_array", "compare_scalar",
-           "call_student"]
+           "call_student", "returned_none", "float_array", "HintOnce"]
 
 #: Every checker, by name (the exercise's label with ``-`` written as ``_``).
 CHECKERS: dict[str, Callable] = {}
@@ -171,6 +171,48 @@ def missing(value) -> bool:
     return value is _MISSING
 
 
+def returned_none(case: str, got, expected: str, report, *, stop: bool = False) -> bool:
+    """Report an unfinished function (it returned None) once; True if it did.
+
+    The report says what was ``expected`` and that the other cases were skipped: the
+    caller stops after it, or ``stop=True`` ends the checker from here.
+    """
+    if got is not None:
+        return False
+    message = (f"{case}: your function returned None; expected {expected}. Is it "
+               "finished (does it reach its return statement)? The other cases were skipped")
+    if stop:
+        report(message, stop=True)
+    else:
+        report(message)
+    return True
+
+
+def float_array(case: str, name: str, got, report):
+    """``got`` as a float64 array, or None after a report that it is not one."""
+    try:
+        return np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        report(f"{case}: {name} is not an array of numbers ({error})")
+        return None
+
+
+class HintOnce:
+    """Gives each hint once per checker: ``hint_once(hint)`` is "" for a hint already given.
+
+    A hint repeated for every case that makes the same mistake adds nothing.
+    """
+
+    def __init__(self):
+        self._given: set[str] = set()
+
+    def __call__(self, hint: str) -> str:
+        if hint in self._given:
+            return ""
+        self._given.add(hint)
+        return hint
+
+
 def compare_array(case: str, name: str, got, want, report, *, rtol: float = 1e-4,
                   atol: float = 1e-6, hint: str = "") -> bool:
     """Compare an array the reader returned with the expected one; report the first problem.
@@ -183,10 +225,8 @@ def compare_array(case: str, name: str, got, want, report, *, rtol: float = 1e-4
         report(f"{case}: {name} is None; expected an array of shape {want.shape}"
                " (did the function reach its return statement?)")
         return False
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        report(f"{case}: {name} is not an array of numbers ({error})")
+    got = float_array(case, name, got, report)
+    if got is None:
         return False
     if got.shape != want.shape:
         report(f"{case}: {name} has shape {got.shape}, expected {want.shape}")

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import Case, call_student, checker, compare_array, missing
+from ._core import (Case, HintOnce, call_student, checker, compare_array, missing,
+                    returned_none)
 
 __all__ = ["ex_intro_centre"]
-
-
-def _returned_none(case_name, got, expected, report):
-    """Report an unfinished function (it returned None) once; True if it did."""
-    if got is not None:
-        return False
-    report(f"{case_name}: your function returned None; expected {expected}. Is it "
-           "finished (does it reach its return statement)? The other cases were skipped")
-    return True
 
 
 def _centred_reveal(container8, bits):
@@ -61,20 +53,13 @@ def ex_intro_centre(student, *, report):
     ``[0, 1]`` of the same shape. Five cases: 1, 2, 3, 4 and 7 bits, one of them a batch.
     """
     cases = _intro_cases()
-    hinted = set()
-
-    def hint_once(text):
-        if text in hinted:
-            return ""
-        hinted.add(text)
-        return text
-
+    hint_once = HintOnce()
     for case, pixels in cases:
         bits = case.args[1]
         got = call_student(student, case, report)
         if missing(got):
             continue
-        if _returned_none(case.name, got, "a float image of the container's shape", report):
+        if returned_none(case.name, got, "a float image of the container's shape", report):
             break
         want = _centred_reveal(pixels, bits)
         try:

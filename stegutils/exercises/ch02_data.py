@@ -10,18 +10,9 @@ import numpy as np
 import tensorflow as tf
 
 from .. import data
-from ._core import Case, call_student, checker, compare_array, missing
+from ._core import Case, call_student, checker, compare_array, missing, returned_none
 
 __all__ = ["ex_data_square", "ex_data_prefetch", "ex_data_own_split"]
-
-
-def _returned_none(case_name, got, expected, report):
-    """Report an unfinished function (it returned None) once; True if it did."""
-    if got is not None:
-        return False
-    report(f"{case_name}: your function returned None; expected {expected}. Is it "
-           "finished (does it reach its return statement)? The other cases were skipped")
-    return True
 
 
 # ------------------------------------------------------------------------ ex-data-square
@@ -59,7 +50,7 @@ def ex_data_square(student, *, report):
         got = call_student(student, case, report)
         if missing(got):
             continue
-        if _returned_none(case.name, got, f"an image of shape ({size}, {size}, 3)", report):
+        if returned_none(case.name, got, f"an image of shape ({size}, {size}, 3)", report):
             break
         want = data.resize(data.center_crop(photo, min(photo.shape[:2])), size)
         array = np.asarray(got, dtype=np.float64) if got is not None else None
@@ -125,7 +116,7 @@ def ex_data_prefetch(student, *, report):
         dataset = call_student(student, case, report)
         if missing(dataset):
             continue
-        if _returned_none(name, dataset, "a tf.data.Dataset", report):
+        if returned_none(name, dataset, "a tf.data.Dataset", report):
             break
         if not isinstance(dataset, tf.data.Dataset):
             report(f"{name}: expected a tf.data.Dataset, got {type(dataset).__name__}")
@@ -201,7 +192,7 @@ class _NotTwoLists(Exception):
 def _as_two_lists(name, got, report):
     """The (train, test) pair as two lists of fingerprints; reports and raises
     :class:`_NotTwoLists` if it is not one (the same would go wrong in every case)."""
-    if _returned_none(name, got, "a pair (training photos, test photos)", report):
+    if returned_none(name, got, "a pair (training photos, test photos)", report):
         raise _NotTwoLists
     try:
         train, test = got

@@ -5,18 +5,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ._core import Case, call_student, checker, compare_array, compare_scalar, missing
+from ._core import (Case, HintOnce, call_student, checker, compare_array, compare_scalar,
+                    missing, returned_none)
 
 __all__ = ["ex_nets_field", "ex_nets_flops", "ex_nets_s2d"]
-
-
-def _returned_none(case_name, got, expected, report):
-    """Report an unfinished function (it returned None) once; True if it did."""
-    if got is not None:
-        return False
-    report(f"{case_name}: your function returned None; expected {expected}. Is it "
-           "finished (does it reach its return statement)? The other cases were skipped")
-    return True
 
 
 def _as_int(value):
@@ -50,7 +42,7 @@ def ex_nets_field(student, *, report):
         ("the fast reveal network, seven 3x3 at half resolution", [3] * 7, 2),
         ("two 3x3 after space-to-depth by 4", [3, 3], 4),
     ]
-    hinted = set()
+    hint_once = HintOnce()
     for name, kernels, factor in cases:
         args = (list(kernels) if isinstance(kernels, list) else kernels,)
         kwargs = {} if factor == 1 else {"factor": factor}
@@ -58,7 +50,7 @@ def ex_nets_field(student, *, report):
         got = call_student(student, Case(label, args, kwargs), report)
         if missing(got):
             continue
-        if _returned_none(label, got, "one number, a side in pixels", report):
+        if returned_none(label, got, "one number, a side in pixels", report):
             break
         grid = 1 + sum(k - 1 for k in kernels)
         want = grid * factor
@@ -75,11 +67,8 @@ def ex_nets_field(student, *, report):
             elif factor > 1 and value == (grid - 1) * factor + 1:
                 hint = ("one position of the grid is a whole factor x factor block, so "
                         "the field covers whole blocks: (1 + sum(k - 1)) * factor")
-        if hint in hinted:
-            hint = ""
-        hinted.add(hint)
         compare_scalar(label, "the receptive field", got, want, report, rtol=0, atol=0,
-                       hint=hint)
+                       hint=hint_once(hint))
     return len(cases)
 
 
@@ -97,7 +86,7 @@ def ex_nets_flops(student, *, report):
     """
     cases = [(256, 256, 4, 53, 50), (8, 8, 3, 3, 50), (16, 12, 1, 65, 3),
              (32, 32, 5, 50, 50), (7, 9, 3, 12, 64)]
-    hinted = set()
+    hint_once = HintOnce()
     for height, width, kernel, c_in, c_out in cases:
         name = (f"a {kernel}x{kernel} convolution from {c_in} to {c_out} channels on "
                 f"{height}x{width}")
@@ -105,7 +94,7 @@ def ex_nets_flops(student, *, report):
                            report)
         if missing(got):
             continue
-        if _returned_none(name, got, "a pair (params, flops)", report):
+        if returned_none(name, got, "a pair (params, flops)", report):
             break
         try:
             params, flops = got
@@ -122,8 +111,7 @@ def ex_nets_flops(student, *, report):
             hint = "each of the c_out filters also has a bias"
         elif value == kernel * c_in * c_out + c_out:
             hint = "a k x k kernel has k * k weights for each pair of channels"
-        hint = "" if hint in hinted else hint
-        hinted.add(hint)
+        hint = hint_once(hint)
         compare_scalar(name, "the parameter count", params, want_params, report, rtol=0,
                        atol=0, hint=hint)
         value = _as_int(flops)
@@ -136,8 +124,7 @@ def ex_nets_flops(student, *, report):
             hint = "a k x k kernel has k * k weights for each pair of channels"
         elif value == 2 * weights:
             hint = "the kernel is applied at every one of the height x width positions"
-        hint = "" if hint in hinted else hint
-        hinted.add(hint)
+        hint = hint_once(hint)
         compare_scalar(name, "the FLOP count", flops, want_flops, report, rtol=0, atol=0,
                        hint=hint)
     return len(cases)
@@ -165,12 +152,12 @@ def ex_nets_s2d(student, *, report):
          3),
         ("factor 1 (nothing to rearrange)", rng.random((1, 2, 2, 3), dtype=np.float32), 1),
     ]
-    hinted = set()
+    hint_once = HintOnce()
     for name, images, factor in cases:
         got = call_student(student, Case(name, (images.copy(), factor)), report)
         if missing(got):
             continue
-        if _returned_none(name, got, "an array", report):
+        if returned_none(name, got, "an array", report):
             break
         want = (images if factor == 1
                 else tf.nn.space_to_depth(images, factor).numpy())
@@ -193,8 +180,7 @@ def ex_nets_s2d(student, *, report):
                    f"{want.shape}: (batch, height / factor, width / factor, "
                    "factor * factor * channels)")
             continue
-        hint = "" if hint in hinted else hint
-        hinted.add(hint)
+        hint = hint_once(hint)
         compare_array(name, "the output", got, want, report, rtol=0, atol=1e-6,
                       hint=hint)
     return len(cases)

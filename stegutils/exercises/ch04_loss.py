@@ -6,18 +6,11 @@ import numpy as np
 import tensorflow as tf
 
 from .. import models
-from ._core import Case, call_student, checker, compare_array, compare_scalar, missing
+from ._core import (Case, HintOnce, call_student, checker, compare_array, compare_scalar,
+                    missing, returned_none)
 
 __all__ = ["ex_loss_l1", "ex_loss_psnr"]
 
-
-def _returned_none(case_name, got, expected, report):
-    """Report an unfinished function (it returned None) once; True if it did."""
-    if got is not None:
-        return False
-    report(f"{case_name}: your function returned None; expected {expected}. Is it "
-           "finished (does it reach its return statement)? The other cases were skipped")
-    return True
 
 # A `fast` model small enough to build and differentiate in a fraction of a second.
 _TINY_OPTIONS = {"width": 8, "prep_depth": 1, "hide_depth": 2, "reveal_depth": 2,
@@ -95,14 +88,7 @@ def ex_loss_l1(student, *, report):
         cover = tf.constant(rng.random((batch, 8, 8, 3), dtype=np.float32))
         cases.append(Case(f"a batch of {batch} pairs of 8x8 images, beta={beta}",
                           (net, secret, cover, beta)))
-    hinted = set()
-
-    def once(hint):
-        if hint in hinted:
-            return ""
-        hinted.add(hint)
-        return hint
-
+    hint_once = HintOnce()
     for case in cases:
         _, secret, cover, beta = case.args
         reference = _l1_reference(net, secret, cover, beta)
@@ -110,7 +96,7 @@ def ex_loss_l1(student, *, report):
             got = call_student(student, case, report)
         if missing(got):
             continue
-        if _returned_none(case.name, got, "(cover_term, secret_term, total)", report):
+        if returned_none(case.name, got, "(cover_term, secret_term, total)", report):
             break
         try:
             terms = dict(zip(("cover term", "secret term", "total"), got, strict=True))
@@ -134,7 +120,7 @@ def ex_loss_l1(student, *, report):
                     value, beta * reference["cover term"][0] + reference["secret term"][0]):
                 hint = "beta weighs the secret term: cover_term + beta * secret_term"
             values_ok[name] = compare_scalar(case.name, f"the {name}", term, want, report,
-                                             hint=once(hint))
+                                             hint=hint_once(hint))
         detached = [name for name, term in terms.items()
                     if not tf.is_tensor(term) or isinstance(term, tf.Variable)]
         if detached:
@@ -158,7 +144,7 @@ def ex_loss_l1(student, *, report):
                 elif want_norm is not None and not grads:
                     routed = False
                     report(f"{case.name}: no gradient of the {name} reaches the "
-                           f"{_NETWORK[part]}'s weights" + once(
+                           f"{_NETWORK[part]}'s weights" + hint_once(
                                ". Hint: compute every term with TensorFlow operations "
                                "from net((secret, cover)), not from NumPy values, "
                                "net.hide (which rounds) or tf.stop_gradient"))
@@ -194,7 +180,7 @@ def ex_loss_psnr(student, *, report):
              {"data_range": 255.0}),
         Case("mse=0 (identical images)", (np.float64(0.0),)),
     ]
-    hinted = set()
+    hint_once = HintOnce()
     for case in cases:
         mse = case.args[0]
         data_range = case.kwargs.get("data_range", 1.0)
@@ -207,7 +193,7 @@ def ex_loss_psnr(student, *, report):
                          "np.log10(1 / np.float64(0)) is inf, Python's 1 / 0.0 raises")
             report(raised[0] + (zero_hint if np.all(mse == 0) else ""))
             continue
-        if _returned_none(case.name, got, "the PSNR in decibels", report):
+        if returned_none(case.name, got, "the PSNR in decibels", report):
             break
         if np.all(mse == 0):
             try:
@@ -239,8 +225,7 @@ def ex_loss_psnr(student, *, report):
                 elif data_range != 1 and np.allclose(array, 10 * np.log10(1 / mse),
                                                      rtol=1e-4):
                     hint = "use data_range: 10 * log10(data_range**2 / mse)"
-        hint = "" if hint in hinted else hint
-        hinted.add(hint)
+        hint = hint_once(hint)
         if np.ndim(want):
             compare_array(case.name, "the PSNR", got, want, report, rtol=1e-5, hint=hint)
         else:

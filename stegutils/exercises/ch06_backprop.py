@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import backprop
-from ._core import Case, call_student, checker, compare_array, missing
+from ._core import Case, call_student, checker, compare_array, float_array, missing
 
 __all__ = ["ex_backprop_conv", "ex_backprop_relu_layer", "ex_backprop_dilated"]
 
@@ -32,11 +32,7 @@ def _as_array(case, name, value, report):
     if value is None:
         report(f"{case}: {name} is None (is the function finished?)")
         return None
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        report(f"{case}: {name} is not an array of numbers ({error})")
-        return None
+    return float_array(case, name, value, report)
 
 
 def _compare(case, name, array, want, report, *, hint=""):
@@ -49,7 +45,13 @@ def _compare(case, name, array, want, report, *, hint=""):
 
 
 def _unpack(case, got, names, report):
-    """The reader's tuple of results, checked for length; None after a report."""
+    """The reader's tuple of results, checked for length; None after a report.
+
+    A result of None (an unfinished function) is reported and stops the checker.
+    """
+    if got is None:
+        report(f"{case}: your function returned None; expected ({', '.join(names)}). Is it "
+               "finished? The other cases were skipped", stop=True)
     count = len(names)
     if not (isinstance(got, (tuple, list)) and len(got) == count):
         length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
@@ -101,9 +103,6 @@ def ex_backprop_relu_layer(student, *, report):
         got = call_student(student, case, report)
         if missing(got):
             continue
-        if got is None:
-            report(f"{case.name}: your function returned None; expected (dx, dkernel, "
-                   "dbias). Is it finished? The other cases were skipped", stop=True)
         got = _unpack(case.name, got, ("dx", "dkernel", "dbias"), report)
         if got is None:
             continue
@@ -224,9 +223,6 @@ def ex_backprop_dilated(student, *, report):
         got = call_student(student, case, report)
         if missing(got):
             continue
-        if got is None:
-            report(f"{case.name}: your function returned None; expected (grads, "
-                   "input_grad). Is it finished? The other cases were skipped", stop=True)
         got = _unpack(case.name, got, ("grads", "input_grad"), report)
         if got is None:
             continue

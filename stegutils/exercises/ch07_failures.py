@@ -5,25 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data
-from ._core import Case, call_student, checker, compare_array, missing
+from ._core import (Case, call_student, checker, compare_array, float_array, missing,
+                    returned_none)
 
 __all__ = ["ex_fail_colourfulness", "ex_fail_lsb", "ex_fail_scramble"]
 
 
-def _returned_none(case_name, got, expected, report):
-    """Report an unfinished function (it returned None) and stop the checker."""
-    if got is None:
-        report(f"{case_name}: your function returned None; expected {expected}. Is it "
-               "finished (does it reach its return statement)? The other cases were "
-               "skipped", stop=True)
+def _result_array(case_name, got, expected, what, report):
+    """The reader's result as a float64 array, or None after a report that it is not one.
 
-
-def _float_array(case_name, what, got, report):
-    try:
-        return np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        report(f"{case_name}: {what} is not an array of numbers ({error})")
-        return None
+    A result of None (an unfinished function) is reported and stops the checker.
+    """
+    returned_none(case_name, got, expected, report, stop=True)
+    return float_array(case_name, what, got, report)
 
 
 # ------------------------------------------------------------------ ex-fail-colourfulness
@@ -67,8 +61,8 @@ def ex_fail_colourfulness(student, *, report):
         got = call_student(student, Case(case.name, (images.copy(),)), report)
         if missing(got):
             continue
-        _returned_none(case.name, got, f"an array of shape ({len(images)},)", report)
-        array = _float_array(case.name, "the result", got, report)
+        array = _result_array(case.name, got, f"an array of shape ({len(images)},)",
+                              "the result", report)
         if array is None:
             continue
         want = _colourfulness(images)
@@ -142,8 +136,8 @@ def ex_fail_lsb(student, lsb_reveal=None, *, report):
         got = call_student(student, case, report)
         if missing(got):
             continue
-        _returned_none(case.name, got, "the container, float in [0, 1]", report)
-        array = _float_array(case.name, "the container", got, report)
+        array = _result_array(case.name, got, "the container, float in [0, 1]",
+                              "the container", report)
         if array is None:
             continue
         want = want_container[index]
@@ -195,8 +189,8 @@ def ex_fail_lsb(student, lsb_reveal=None, *, report):
     got = call_student(lsb_reveal, case, report)
     if missing(got):
         return 3
-    _returned_none(case.name, got, "the revealed secret, float in [0, 1]", report)
-    array = _float_array(case.name, "the revealed secret", got, report)
+    array = _result_array(case.name, got, "the revealed secret, float in [0, 1]",
+                          "the revealed secret", report)
     if array is None:
         return 3
     hint = "(bits << 6) + 32, over 255: the middle of each of the 4 bins of 64 levels"
@@ -251,8 +245,8 @@ def ex_fail_scramble(student, unscramble_pixels=None, *, report):
         got = call_student(student, case, report)
         if missing(got):
             return None
-        _returned_none(case.name, got, f"an image of shape {picture.shape}", report)
-        array = _float_array(case.name, "the result", got, report)
+        array = _result_array(case.name, got, f"an image of shape {picture.shape}",
+                              "the result", report)
         if array is not None and array.shape != picture.shape:
             report(f"{case.name}: the result has shape {array.shape}, expected "
                    f"{picture.shape}, the image's")
@@ -325,8 +319,8 @@ def ex_fail_scramble(student, unscramble_pixels=None, *, report):
         got = call_student(unscramble_pixels, case, report)
         if missing(got):
             continue
-        _returned_none(case.name, got, f"an image of shape {picture.shape}", report)
-        array = _float_array(case.name, "the result", got, report)
+        array = _result_array(case.name, got, f"an image of shape {picture.shape}",
+                              "the result", report)
         if array is None:
             continue
         if array.shape != picture.shape:

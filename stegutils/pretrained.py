@@ -219,6 +219,31 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     return card_path
 
 
+# Options whose value may be a folder, and how a card writes an absolute one.
+_PATH_OPTIONS = {"--run-dir": "runs/{}", "--init-from": "runs/{}", "--data": "{}"}
+
+
+def _portable_argv(argv):
+    """The command as a card shows it, without the training machine's absolute paths.
+
+    A card travels with the weights, so an absolute run folder becomes ``runs/NAME``
+    (a ``runs`` folder beside the repository) and an absolute photo folder its name.
+    """
+    def portable(option, value):
+        path = pathlib.PurePath(value)
+        return _PATH_OPTIONS[option].format(path.name) if path.is_absolute() else value
+
+    out = []
+    for index, token in enumerate(argv):
+        option, eq, value = token.partition("=")
+        if eq and option in _PATH_OPTIONS:
+            token = f"{option}={portable(option, value)}"
+        elif index > 0 and argv[index - 1] in _PATH_OPTIONS:
+            token = portable(argv[index - 1], token)
+        out.append(token)
+    return out
+
+
 def _training_record(run_dir, config, weights):
     """What the run folder says about how these weights were made."""
     history = _train.Trainer.read_history(run_dir)
@@ -242,7 +267,7 @@ def _training_record(run_dir, config, weights):
     if commands_path.exists():
         for line in commands_path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                commands.append(" ".join(json.loads(line)["argv"]))
+                commands.append(" ".join(_portable_argv(json.loads(line)["argv"])))
     return {
         "data": config.data,
         "split": "train",

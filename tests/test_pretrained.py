@@ -78,3 +78,16 @@ def test_a_run_without_weights_says_so(tiny_run, tmp_path):
     shutil.copy(tiny_run / "config.json", run / "config.json")
     with pytest.raises(ValueError, match="holds no weights"):
         pretrained.load(run)
+
+
+def test_card_commands_name_run_folders_without_absolute_paths():
+    from stegutils.pretrained import _portable_argv
+
+    argv = ["stegutils", "train", "--run-dir", "/home/someone/runs/seed-blog",
+            "--init-from=/srv/x/fast-v1", "--data", "/data/my photos", "--steps", "10",
+            "--init-from", "fast"]
+    assert _portable_argv(argv) == [
+        "stegutils", "train", "--run-dir", "runs/seed-blog", "--init-from=runs/fast-v1",
+        "--data", "my photos", "--steps", "10", "--init-from", "fast"]
+    relative = ["stegutils", "train", "--run-dir", "runs/a", "--data", "bsds500"]
+    assert _portable_argv(relative) == relative

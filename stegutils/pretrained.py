@@ -195,6 +195,9 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     source = run_dir / weights
     if not source.is_file():
         raise ValueError(f"{source} does not exist")
+    # Read the record of the model this run started from now: exporting under the same
+    # name replaces its card.
+    parent = _parent_record(config.init_from, run_dir)
     target = out_dir / f"{name}.weights.h5"
     tmp = out_dir / f".{name}.tmp.weights.h5"
     shutil.copyfile(source, tmp)
@@ -212,11 +215,79 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     }
     net, _ = load(run_dir)
     info["parameters"] = _models.count_params(net)
-    info["training"] = _training_record(run_dir, config, weights)
+    info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
     info.update(extra or {})
     card_path = out_dir / f"{name}.json"
     _train.write_json_atomic(card_path, info)
     return card_path
+
+
+def _parent_record(init_from, run_dir):
+    """The training record of the model a run was warm-started from, or None.
+
+    ``init_from`` names a shipped model (its card's record is used) or a run folder (its
+    record is made from the folder, as :func:`export` would).
+    """
+    if not init_from:
+        return None
+    path = pathlib.Path(init_from)
+    if not path.is_absolute() and not path.is_dir():
+        path = run_dir.parent / init_from
+    if path.is_dir():
+        parent_config = _train.load_config(path)
+        best = "best.weights.h5" if (path / "best.weights.h5").is_file() else "final.weights.h5"
+        record = _chain(_parent_record(parent_config.init_from, path),
+                        _training_record(path, parent_config, best), parent_config)
+        return {"from": f"runs/{path.name}", "sha256": None, "training": record,
+                "config": parent_config.to_dict()}
+    try:
+        parent_card = card(str(init_from))
+    except ValueError:
+        return {"from": str(init_from), "sha256": None, "training": None, "config": None}
+    return {"from": str(init_from), "sha256": parent_card.get("sha256"),
+            "training": parent_card.get("training"), "config": parent_card.get("config")}
+
+
+def _stage(record, config):
+    """One run's share of a chain of warm-started runs (``config``: a dict or None)."""
+    stage = {key: record.get(key) for key in ("step", "images_seen", "train_seconds",
+                                                "commands")}
+    for key in ("steps", "lr", "lr_schedule", "beta", "batch_size", "size"):
+        stage[key] = (config or {}).get(key)
+    return stage
+
+
+def _chain(parent, record, config):
+    """The training record of a run, with the runs it was warm-started from.
+
+    Without a parent it is ``record`` as it is. With one, ``step``, ``images_seen``,
+    ``train_seconds`` and ``commands`` are totals over the chain (what it took to make
+    these weights from scratch), ``stages`` lists each run's share, oldest first, and
+    ``warm_start`` names the model the last run started from and its weights' hash.
+    """
+    if parent is None:
+        return record
+    before = parent.get("training")
+    if not isinstance(before, dict) or before.get("step") is None:
+        # A parent without a usable record: say so rather than under-count.
+        return {**record, "stages": None,
+                "warm_start": {"from": parent["from"], "sha256": parent["sha256"],
+                               "note": "the starting model's training is not recorded"}}
+    stages = before.get("stages") or [_stage(before, parent.get("config"))]
+    this = _stage(record, config.to_dict())
+
+    def total(key):
+        values = [before.get(key), record.get(key)]
+        return None if None in values else round(sum(values), 1) if key == "train_seconds" \
+            else sum(values)
+
+    return {**record,
+            "step": total("step"),
+            "images_seen": total("images_seen"),
+            "train_seconds": total("train_seconds"),
+            "commands": [*before.get("commands", []), *record.get("commands", [])],
+            "stages": [*stages, this],
+            "warm_start": {"from": parent["from"], "sha256": parent["sha256"]}}
 
 
 # Options whose value may be a folder, and how a card writes an absolute one.

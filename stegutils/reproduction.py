@@ -162,8 +162,16 @@ def _budget_words(config, training):
     images = training.get("images_seen")
     if not steps:
         return NOT_MEASURED
-    text = f"{steps:,} steps"
-    if planned and planned != steps:
+    stages = training.get("stages")
+    if stages:
+        # Warm-started runs: the totals, then each run's share.
+        shares = ", then ".join(
+            f"{stage['step']:,}" + (f" at lr {stage['lr']:g}" if stage.get("lr") else "")
+            for stage in stages)
+        text = f"{steps:,} steps in {len(stages)} runs, each warm-started from the last ({shares})"
+    else:
+        text = f"{steps:,} steps"
+    if not stages and planned and planned != steps:
         text = f"{steps:,} of {planned:,} steps (best checkpoint)"
     if batch:
         text += f", batch {batch}"

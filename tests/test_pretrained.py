@@ -91,3 +91,46 @@ def test_card_commands_name_run_folders_without_absolute_paths():
         "--data", "my photos", "--steps", "10", "--init-from", "fast"]
     relative = ["stegutils", "train", "--run-dir", "runs/a", "--data", "bsds500"]
     assert _portable_argv(relative) == relative
+
+
+def _warm_run(tmp_path, start, photo_folder, name="warm"):
+    """A few steps of the tiny model, warm-started from ``start``."""
+    from stegutils import train
+
+    from conftest import TINY_FAST
+
+    config = train.Config(variant="fast", variant_options=TINY_FAST, size=16, batch_size=4,
+                          steps=3, seed=4, lr=5e-4, precision="float32",
+                          data=str(photo_folder), val_photos=2, log_every=3, eval_every=3,
+                          checkpoint_every=3, init_from=str(start))
+    run_dir = tmp_path / name
+    train.Trainer(config, run_dir).fit(progress=False)
+    return run_dir
+
+
+def test_a_warm_started_export_counts_the_whole_chain(shipped, tiny_run, tmp_path,
+                                                      photo_folder):
+    # Ship the tiny run with the record export makes (the fixture's card has a stand-in).
+    pretrained.export(tiny_run, "tiny")
+    parent = json.loads((shipped / "tiny.json").read_text())
+    run = _warm_run(tmp_path, "tiny", photo_folder)
+    pretrained.export(run, "tiny")  # the same name: the card it started from is replaced
+    card = json.loads((shipped / "tiny.json").read_text())
+    training, first = card["training"], parent["training"]
+    assert card["config"]["init_from"] == "tiny"
+    assert training["warm_start"] == {"from": "tiny", "sha256": parent["sha256"]}
+    assert [stage["step"] for stage in training["stages"]][0] == first["step"]
+    assert len(training["stages"]) == 2 and training["stages"][1]["lr"] == 5e-4
+    assert training["step"] == first["step"] + training["stages"][1]["step"]
+    assert training["images_seen"] == training["step"] * 4
+    assert training["commands"][: len(first["commands"])] == first["commands"]
+
+
+def test_a_run_warm_started_from_a_run_folder_records_that_folder(tiny_run, tmp_path,
+                                                                  photo_folder):
+    run = _warm_run(tmp_path, tiny_run, photo_folder, name="from-folder")
+    card_path = pretrained.export(run, "chained", out_dir=tmp_path / "out")
+    training = json.loads(card_path.read_text())["training"]
+    assert training["warm_start"] == {"from": f"runs/{tiny_run.name}", "sha256": None}
+    assert len(training["stages"]) == 2
+    assert training["step"] == sum(stage["step"] for stage in training["stages"])

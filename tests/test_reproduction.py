@@ -158,3 +158,17 @@ def test_speed_rows_are_read_from_speed_json(tmp_path):
     assert row["train_images_per_second"] == 45.5 and row["hide_reveal_seconds"] == 0.125
     assert row["machine"] == "a 2-core CPU (X)"
     assert reproduction.speed_rows(results_dir=tmp_path / "missing") == []
+
+
+def test_a_warm_started_model_shows_its_total_and_each_runs_share(shipped):
+    weights, results = shipped
+    card = json.loads((weights / "probe.json").read_text())
+    card["training"].update(
+        step=1500, images_seen=9000, train_seconds=1000.0,
+        stages=[{"step": 1000, "lr": 0.001}, {"step": 500, "lr": 0.0004}],
+        warm_start={"from": "probe", "sha256": "0" * 64})
+    (weights / "probe.json").write_text(json.dumps(card))
+    row = _book_row(results)
+    assert row["budget"] == ("1,500 steps in 2 runs, each warm-started from the last "
+                             "(1,000 at lr 0.001, then 500 at lr 0.0004), batch 6 "
+                             "(9,000 pairs seen)")

@@ -77,6 +77,18 @@ def test_notebook_is_valid_nbformat(notebook):
     nbformat.validate(nb)  # raises nbformat.ValidationError with the offending field
 
 
+def test_every_cell_has_its_own_id_in_the_file(notebook):
+    # nbformat.read quietly invents missing ids, so read the file as it is committed.
+    import json
+
+    path, _ = notebook
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    missing = [index for index, cell in enumerate(cells) if not cell.get("id")]
+    assert not missing, f"{path.name}: cells {missing} have no id (nbformat 4.5 needs one)"
+    ids = [cell["id"] for cell in cells]
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+
+
 def test_notebook_has_a_python_kernelspec(notebook):
     path, nb = notebook
     kernelspec = nb.metadata.get("kernelspec", {})

@@ -100,6 +100,14 @@ class ExerciseNotebook:
         return functions[0] if len(functions) == 1 else functions
 
 
+def assert_passes(result, cases=None):
+    """Assert that a checker passed (and, given ``cases``, that it ran that many)."""
+    message = result.message()
+    assert result.passed, message
+    if cases is not None:
+        assert f"all {cases} cases pass" in message, message
+
+
 def assert_fails_with(result, *words):
     """Assert that a checker failed and that its report holds every one of ``words``."""
     message = result.message()

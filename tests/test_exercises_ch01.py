@@ -7,7 +7,7 @@ drift apart), executed with the chapter's imports only.
 import numpy as np
 import pytest
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import exercises
 
 CHAPTER = ExerciseNotebook("01_introduction.ipynb")
@@ -41,7 +41,7 @@ def _raises(container, bits):
 
 def test_ex_intro_centre_passes_the_reference_solution():
     result = exercises.ex_intro_centre(solution("ex-intro-centre", "lsb_reveal_centred"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 5
 
 

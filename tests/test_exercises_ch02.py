@@ -7,7 +7,7 @@ drift apart), executed with the chapter's imports only.
 import numpy as np
 import pytest
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import exercises
 
 CHAPTER = ExerciseNotebook("02_data.ipynb")
@@ -18,7 +18,7 @@ solution, starter = CHAPTER.solution, CHAPTER.starter
 
 def test_ex_data_square_passes_the_reference_solution():
     result = exercises.ex_data_square(solution("ex-data-square", "square_then_resize"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 4
 
 
@@ -58,7 +58,7 @@ def test_ex_data_square_explains_typical_mistakes(wrong, words):
 
 def test_ex_data_prefetch_passes_the_reference_solution():
     result = exercises.ex_data_prefetch(solution("ex-data-prefetch", "crop_pipeline"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 2
 
 
@@ -97,7 +97,7 @@ def test_ex_data_prefetch_explains_typical_mistakes(wrong, words):
 
 def test_ex_data_own_split_passes_the_reference_solution():
     result = exercises.ex_data_own_split(solution("ex-data-own-split", "split"))
-    assert result.passed, result.message()
+    assert_passes(result)
 
 
 def _by_position(photos, test_fraction=0.2, seed=0):

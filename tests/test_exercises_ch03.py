@@ -6,7 +6,7 @@ drift apart), executed with the chapter's imports only.
 
 import pytest
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import exercises
 
 CHAPTER = ExerciseNotebook("03_networks.ipynb")
@@ -15,7 +15,7 @@ solution, starter = CHAPTER.solution, CHAPTER.starter
 
 def test_ex_nets_field_passes_the_reference_solution():
     result = exercises.ex_nets_field(solution("ex-nets-field", "receptive_field"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 8
 
 
@@ -46,7 +46,7 @@ def test_ex_nets_field_explains_typical_mistakes(wrong, words):
 
 def test_ex_nets_flops_passes_the_reference_solution():
     result = exercises.ex_nets_flops(solution("ex-nets-flops", "conv_cost"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 5
 
 
@@ -75,7 +75,7 @@ def test_ex_nets_flops_explains_typical_mistakes(wrong, words):
 
 def test_ex_nets_s2d_passes_the_reference_solution():
     result = exercises.ex_nets_s2d(solution("ex-nets-s2d", "space_to_depth"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 4
 
 

@@ -7,7 +7,7 @@ drift apart), executed with the chapter's imports only.
 import numpy as np
 import pytest
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import exercises, train
 
 CHAPTER = ExerciseNotebook("04_loss.ipynb")
@@ -18,7 +18,7 @@ solution, starter = CHAPTER.solution, CHAPTER.starter
 
 def test_ex_loss_l1_passes_the_reference_solution():
     result = exercises.ex_loss_l1(solution("ex-loss-l1", "l1_losses"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 2
 
 
@@ -101,7 +101,7 @@ def test_ex_loss_l1_leaves_the_global_random_state_alone():
 
 def test_ex_loss_psnr_passes_the_reference_solution():
     result = exercises.ex_loss_psnr(solution("ex-loss-psnr", "psnr_from_mse"))
-    assert result.passed, result.message()
+    assert_passes(result)
     assert result.cases == 6
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import exercises
 
 CHAPTER = ExerciseNotebook("05_training.ipynb")
@@ -24,8 +24,7 @@ solution, starter = CHAPTER.solution, CHAPTER.starter
 
 def test_round_levels_solution_passes():
     result = exercises.ex_train_round(solution("ex-train-round")["round_levels"])
-    assert result, result.message()
-    assert "all 3 cases pass" in result.message()
+    assert_passes(result, cases=3)
 
 
 def test_round_levels_starter_runs_and_is_reported_unfinished():
@@ -73,7 +72,7 @@ def test_round_levels_mistakes_are_explained(wrong, words):
 def test_cosine_solution_passes_and_matches_the_trainers_schedule():
     cosine_lr = solution("ex-train-cosine")["cosine_lr"]
     result = exercises.ex_train_cosine(cosine_lr)
-    assert result, result.message()
+    assert_passes(result)
     # The trainer's own schedule, as Trainer builds it, at the last step and after.
     schedule = tf.keras.optimizers.schedules.CosineDecay(1e-3, 40, alpha=0.01)
     for step in (0, 20, 40, 60):

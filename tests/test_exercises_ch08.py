@@ -9,7 +9,7 @@ starters must run and be reported as unfinished, without raising.
 import numpy as np
 import pytest
 
-from exercise_notebooks import ExerciseNotebook, assert_fails_with
+from exercise_notebooks import ExerciseNotebook, assert_fails_with, assert_passes
 from stegutils import attacks, exercises, metrics, plot, widgets
 
 CHAPTER = ExerciseNotebook("08_playground.ipynb")
@@ -22,8 +22,7 @@ solution, starter = CHAPTER.solution, CHAPTER.starter
 def test_jpeg_quality_solution_passes():
     function = solution("ex-playground-jpeg-quality")["lowest_jpeg_quality"]
     result = exercises.ex_playground_jpeg_quality(function)
-    assert result, result.message()
-    assert "all 4 cases pass" in result.message()
+    assert_passes(result, cases=4)
 
 
 def test_jpeg_quality_starter_runs_and_is_reported_unfinished():
@@ -87,7 +86,7 @@ def test_jpeg_quality_mistakes_are_explained(wrong, words):
 def test_residual_solution_passes_and_is_the_panels_residual():
     residual = solution("ex-playground-residual")["residual"]
     result = exercises.ex_playground_residual(residual)
-    assert result, result.message()
+    assert_passes(result)
     rng = np.random.default_rng(3)
     cover = rng.random((5, 7, 3)).astype(np.float32)
     container = np.clip(cover + rng.normal(0, 0.02, cover.shape), 0, 1).astype(np.float32)

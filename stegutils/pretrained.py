@@ -128,17 +128,21 @@ def load(name_or_dir: str | os.PathLike | None = None, *, precision: str = "floa
     raise ValueError(_unknown_model_message(str(name_or_dir)))
 
 
-def _load_run(run_dir, precision):
-    config = _train.load_config(run_dir)
+def _run_weights(run_dir):
+    """The weights a run folder stands for: its best, else its final ones."""
     for candidate in ("best.weights.h5", "final.weights.h5"):
         weights = run_dir / candidate
         if weights.is_file():
-            break
-    else:
-        raise ValueError(
-            f"{run_dir} holds no weights yet (best.weights.h5 or final.weights.h5); "
-            "train it first"
-        )
+            return weights
+    raise ValueError(
+        f"{run_dir} holds no weights yet (best.weights.h5 or final.weights.h5); "
+        "train it first"
+    )
+
+
+def _load_run(run_dir, precision):
+    config = _train.load_config(run_dir)
+    weights = _run_weights(run_dir)
     best = run_dir / "best.json"
     info = {
         "name": run_dir.name,
@@ -197,7 +201,7 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         raise ValueError(f"{source} does not exist")
     # Read the record of the model this run started from now: exporting under the same
     # name replaces its card.
-    parent = _parent_record(config.init_from, run_dir)
+    parent = _parent_record(config.init_from)
     target = out_dir / f"{name}.weights.h5"
     tmp = out_dir / f".{name}.tmp.weights.h5"
     shutil.copyfile(source, tmp)
@@ -222,22 +226,21 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     return card_path
 
 
-def _parent_record(init_from, run_dir):
+def _parent_record(init_from):
     """The training record of the model a run was warm-started from, or None.
 
-    ``init_from`` names a shipped model (its card's record is used) or a run folder (its
-    record is made from the folder, as :func:`export` would).
+    ``init_from`` names a run folder (its record is made from the folder, as
+    :func:`export` would) or a shipped model (its card's record is used), resolved as
+    :func:`load` resolved it when the run started.
     """
     if not init_from:
         return None
     path = pathlib.Path(init_from)
-    if not path.is_absolute() and not path.is_dir():
-        path = run_dir.parent / init_from
     if path.is_dir():
         parent_config = _train.load_config(path)
-        best = "best.weights.h5" if (path / "best.weights.h5").is_file() else "final.weights.h5"
-        record = _chain(_parent_record(parent_config.init_from, path),
-                        _training_record(path, parent_config, best), parent_config)
+        record = _chain(_parent_record(parent_config.init_from),
+                        _training_record(path, parent_config, _run_weights(path).name),
+                        parent_config)
         return {"from": f"runs/{path.name}", "sha256": None, "training": record,
                 "config": parent_config.to_dict()}
     try:
@@ -278,13 +281,13 @@ def _chain(parent, record, config):
 
     def total(key):
         values = [before.get(key), record.get(key)]
-        return None if None in values else round(sum(values), 1) if key == "train_seconds" \
-            else sum(values)
+        return None if None in values else sum(values)
 
+    seconds = total("train_seconds")
     return {**record,
             "step": total("step"),
             "images_seen": total("images_seen"),
-            "train_seconds": total("train_seconds"),
+            "train_seconds": None if seconds is None else round(seconds, 1),
             "commands": [*before.get("commands", []), *record.get("commands", [])],
             "stages": [*stages, this],
             "warm_start": {"from": parent["from"], "sha256": parent["sha256"]}}

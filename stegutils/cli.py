@@ -298,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training photos kept aside for choosing the best weights (10)")
     train.add_argument("--init-from", default=None,
                        help="start from a shipped model's or a run folder's weights")
+    train.add_argument("--clipnorm", type=float, default=None,
+                       help="clip gradients to this global norm (default: no clipping)")
     train.add_argument("--checkpoint-every", type=_positive_int, default=None)
     train.add_argument("--log-every", type=_positive_int, default=None)
     train.add_argument("--eval-every", type=_positive_int, default=None)

@@ -119,6 +119,9 @@ class Config:
         Intervals in steps.
     keep_checkpoints : int
         How many recent checkpoints to keep.
+    clipnorm : float or None
+        Clip each step's gradients to this global norm (``None``: no clipping); the
+        invertible variant (chapter 9) needs it to train stably.
     init_from : str or None
         Start from the weights of a shipped model (by name) or of a run folder instead
         of a fresh initialisation (same variant and options); the optimizer starts
@@ -147,6 +150,7 @@ class Config:
     eval_every: int = 1000
     keep_checkpoints: int = 3
     init_from: str | None = None
+    clipnorm: float | None = None
 
     def __post_init__(self):
         self.validate()
@@ -175,6 +179,8 @@ class Config:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.pairs not in ("random-crop", "seed-recipe"):
             raise ValueError(f"pairs must be 'random-crop' or 'seed-recipe', got {self.pairs!r}")
+        if self.clipnorm is not None and not (self.clipnorm > 0 and math.isfinite(self.clipnorm)):
+            raise ValueError(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")
         _models.resolve_precision(self.precision)  # raises for a bad name
 
     def to_dict(self) -> dict:
@@ -293,7 +299,14 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
                                             global_batch_size=batch)
     secret_loss = tf.nn.compute_average_loss(_per_example_mse(secret, revealed),
                                              global_batch_size=batch)
-    return Losses(cover_loss + beta * secret_loss, cover_loss, secret_loss)
+    total = cover_loss + beta * secret_loss
+    # A variant may add a term of its own design (the invertible variant's loss on the
+    # container's low-frequency wavelet band, chapter 9): per-example values, weighted.
+    auxiliary = getattr(net, "auxiliary_loss", None)
+    if auxiliary is not None:
+        total = total + tf.nn.compute_average_loss(auxiliary(cover, container),
+                                                   global_batch_size=batch)
+    return Losses(total, cover_loss, secret_loss)
 
 
 def gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
@@ -384,7 +397,7 @@ class Trainer:
                 lr = keras.optimizers.schedules.CosineDecay(config.lr, config.steps, alpha=0.01)
             else:
                 lr = config.lr
-            optimizer = keras.optimizers.Adam(learning_rate=lr)
+            optimizer = keras.optimizers.Adam(learning_rate=lr, global_clipnorm=config.clipnorm)
             if _models.resolve_precision(config.precision) == "mixed_float16":
                 optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
             self.optimizer = optimizer

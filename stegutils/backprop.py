@@ -91,6 +91,8 @@ __all__ = [
     "gradient_fn",
     "make_trainer",
     "check_conv_backprop",
+    "FiniteDifference",
+    "finite_difference",
 ]
 
 #: Variants that have a hand-written backward pass.
@@ -487,6 +489,164 @@ def backward(params, fwd: ForwardPass, *, dilated=False, loss_scale=None) -> dic
     prep_grads, _ = network_backward(params["prep"], fwd.prep, grad_features,
                                      dilated=dilated, input_gradient=False)
     return {"prep": prep_grads, "hide": hide_grads, "reveal": reveal_grads}
+
+
+def _relu_masks(fwd: ForwardPass, params) -> list:
+    # Where every ReLU unit of the three networks is active.
+    masks = []
+    for name, activations in (("prep", fwd.prep), ("hide", fwd.hide), ("reveal", fwd.reveal)):
+        for layer, output in zip(params[name], activations[1:]):
+            if layer.relu:
+                masks.append(output > 0)
+    if fwd.clip_mask is not None:
+        masks.append(fwd.clip_mask)
+    return masks
+
+
+def _same_masks(a, b) -> bool:
+    return all(bool(tf.reduce_all(tf.equal(x, y))) for x, y in zip(a, b))
+
+
+@dataclasses.dataclass(frozen=True)
+class FiniteDifference:
+    """One central difference against the hand-written gradient (:func:`finite_difference`).
+
+    Attributes
+    ----------
+    network, layer : str, int
+        Which kernel: ``params[network][layer].kernel``.
+    entry : tuple of int
+        The kernel entry that was moved.
+    step : float
+        The step ``h`` of ``(L(theta + h) - L(theta - h)) / 2h``.
+    numeric, analytic : float
+        The central difference and the hand-written gradient of that entry.
+    tolerance : float
+        The largest difference that float rounding explains (see :func:`finite_difference`).
+    tried : int
+        How many (entry, step) candidates were rejected because the step moved a ReLU
+        unit or the clip across its kink.
+    """
+
+    network: str
+    layer: int
+    entry: tuple
+    step: float
+    numeric: float
+    analytic: float
+    tolerance: float
+    tried: int
+
+    @property
+    def difference(self) -> float:
+        return abs(self.numeric - self.analytic)
+
+    @property
+    def ok(self) -> bool:
+        return self.difference <= self.tolerance
+
+
+def finite_difference(params, secret, cover, *, network="prep", layer=0, beta, noise=0.0,
+                      quantize=False, seed=None, candidates=8,
+                      steps=(1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)) -> FiniteDifference:
+    """Check one kernel entry's hand-written gradient with a central difference.
+
+    The loss of the ``seed`` networks is piecewise smooth: between two kinks (a ReLU
+    unit switching on or off, the clip before rounding becoming active) every network
+    is linear in each single weight, so the loss is a *quadratic* function of it, and a
+    central difference is exact there up to float rounding, for any step. Only a step
+    that carries some unit across its kink makes it wrong. So this function does what a
+    careful check does:
+
+    1. candidates are the kernel entries with the largest hand-written gradients (a
+       relative comparison needs a gradient far from zero), in that order;
+    2. for each candidate and each step, largest first, both perturbed forward passes
+       are run and the ReLU masks (and the clip mask) compared with the unperturbed
+       pass; a step whose masks change is rejected and the next, smaller one tried
+       (some pre-activation is always within about 1e-9 of its kink in networks this
+       size, so the steps go down that far), then the next entry;
+    3. the tolerance follows from the step: each loss value carries a rounding error of
+       about ``eps * |L|`` per operation that touched it, so the difference quotient is
+       good to about ``n * eps * |L| / h`` (``n = 64``, generous for a few hundred
+       summed terms), plus ``n * eps`` of the gradient itself.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`seed_parameters`, with ``tf.Variable`` kernels (float64 advised:
+        float32 leaves too few digits for a difference quotient).
+    secret, cover : tf.Tensor
+        One batch.
+    network, layer : str, int, optional
+        Which kernel to test (default: the first prep layer, the farthest from the loss).
+    beta, noise, quantize, seed
+        As for :func:`forward`. Rounding is off by default: the staircase has derivative
+        0 almost everywhere, and the straight-through gradient is a choice, not a
+        derivative.
+    candidates : int, optional
+        How many entries to try.
+    steps : sequence of float, optional
+        Steps to try for each entry, each relative to ``max(|theta|, 1)``.
+
+    Returns
+    -------
+    FiniteDifference
+        Check ``.ok`` (or compare ``.difference`` with ``.tolerance``).
+
+    Raises
+    ------
+    RuntimeError
+        If every candidate step crosses a kink (then try more candidates or smaller steps).
+
+    Introduced in chapter 6 (Autodiff against manual, dilated backprop).
+    """
+    options = dict(beta=beta, noise=noise, quantize=quantize, seed=seed)
+    variable = params[network][layer].kernel
+    if not isinstance(variable, tf.Variable):
+        raise TypeError("finite_difference needs tf.Variable kernels; wrap seed_parameters' "
+                        "kernels in tf.Variable (chapter 6 shows how)")
+    dtype = variable.dtype
+    eps = float(np.finfo(dtype.as_numpy_dtype).eps)
+    fwd = forward(params, secret, cover, **options)
+    masks = _relu_masks(fwd, params)
+    index = [name for name in ("prep", "hide", "reveal")].index(network)
+    analytic = backward(params, fwd)[("prep", "hide", "reveal")[index]][layer][0].numpy()
+    order = np.argsort(-np.abs(analytic), axis=None)[:candidates]
+    tried = 0
+    original = variable.numpy()
+    try:
+        for flat in order:
+            entry = tuple(int(i) for i in np.unravel_index(flat, analytic.shape))
+            theta = float(original[entry])
+            for relative_step in steps:
+                h = relative_step * max(abs(theta), 1.0)
+                values = []
+                crossed = False
+                for sign in (+1, -1):
+                    moved = original.copy()
+                    moved[entry] = theta + sign * h
+                    variable.assign(moved)
+                    moved_fwd = forward(params, secret, cover, **options)
+                    if not _same_masks(masks, _relu_masks(moved_fwd, params)):
+                        crossed = True
+                        break
+                    values.append(float(moved_fwd.losses.total))
+                variable.assign(original)
+                if crossed:
+                    tried += 1
+                    continue
+                numeric = (values[0] - values[1]) / (2 * h)
+                gradient = float(analytic[entry])
+                tolerance = 64 * eps * (max(abs(v) for v in values) / h + abs(gradient))
+                return FiniteDifference(network, layer, entry, h, numeric, gradient,
+                                        tolerance, tried)
+    finally:
+        variable.assign(original)
+    raise RuntimeError(
+        f"every one of {tried} steps tried on the {candidates} largest entries of "
+        f"{network}[{layer}] moved a unit across its kink; pass more candidates or "
+        "smaller steps"
+    )
 
 
 def _in_variable_order(net, grads_by_network):

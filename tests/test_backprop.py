@@ -191,6 +191,85 @@ def test_finite_differences_agree_with_manual_gradients_on_a_tiny_network():
     assert checked == 2 * 2 * (2 + 3 + 3)
 
 
+def _full_seed_params64(photos, seed, size=32):
+    from stegutils import data
+
+    secrets, covers = data.heldout_pairs(photos, size=size, count=4, seed=seed)
+    secret, cover = tf.constant(secrets), tf.constant(covers)
+    net = models.build("seed", precision="float32", seed=seed)
+    net((secret, cover))
+    params = {name: [dataclasses.replace(layer, kernel=tf.Variable(layer.kernel),
+                                         bias=tf.Variable(layer.bias)) for layer in layers]
+              for name, layers in backprop.seed_parameters(net, dtype=tf.float64).items()}
+    return params, tf.cast(secret, tf.float64), tf.cast(cover, tf.float64)
+
+
+def _bsds500_at_hand():
+    from stegutils import data
+
+    try:
+        data.bsds500_paths("test", download=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _photo_sources():
+    bsds = pytest.mark.skipif(not _bsds500_at_hand(), reason="no BSDS500 copy (STEGUTILS_DATA)")
+    return [pytest.param("builtin", id="builtin"),
+            pytest.param("bsds500", id="bsds500", marks=bsds)]
+
+
+@pytest.mark.parametrize("source", _photo_sources())
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chapter_6_finite_difference_holds_for_any_photos_and_seed(source, seed):
+    # Chapter 6's check on the full-width seed networks at the page's size (the one
+    # that failed for the built-in photos with a fixed entry and step 1e-6).
+    from stegutils import data
+
+    photos = data.photos(source, "test")
+    params, secret, cover = _full_seed_params64(photos, seed)
+    before = [v.numpy().copy() for layers in params.values() for layer in layers
+              for v in (layer.kernel, layer.bias)]
+    result = backprop.finite_difference(params, secret, cover, beta=0.75, noise=0.01,
+                                        seed=tf.constant([0, 1], tf.int64))
+    assert result.ok, result
+    # The tolerance is tight enough to catch a real mistake (1% of the gradient) ...
+    assert result.tolerance < 1e-3 * abs(result.analytic), result
+    assert abs(result.analytic) > 0
+    # ... and the weights are as they were.
+    after = [v.numpy() for layers in params.values() for layer in layers
+             for v in (layer.kernel, layer.bias)]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_finite_difference_catches_a_wrong_gradient(monkeypatch):
+    from stegutils import data
+
+    params, secret, cover = _full_seed_params64(data.photos("builtin", "test"), 0, size=16)
+    real_backward = backprop.backward
+
+    def off_by_one_percent(params, fwd, **kwargs):
+        grads = real_backward(params, fwd, **kwargs)
+        grads["prep"][0] = (grads["prep"][0][0] * 1.01, grads["prep"][0][1])
+        return grads
+
+    monkeypatch.setattr(backprop, "backward", off_by_one_percent)
+    result = backprop.finite_difference(params, secret, cover, beta=0.75)
+    assert not result.ok, result
+
+
+def test_finite_difference_rejects_steps_that_cross_a_kink():
+    # Steps far too large for any network: every candidate crosses a kink, and the
+    # function says so instead of comparing a meaningless difference.
+    from stegutils import data
+
+    params, secret, cover = _full_seed_params64(data.photos("builtin", "test"), 0, size=16)
+    with pytest.raises(RuntimeError, match="kink"):
+        backprop.finite_difference(params, secret, cover, beta=0.75, candidates=2,
+                                   steps=(10.0,))
+
+
 # ---------------------------------------------------------------------- dilated rule
 
 

@@ -48,6 +48,7 @@ _SUBMODULES = (
     "exercises",
     "timings",
     "reproduction",
+    "results",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

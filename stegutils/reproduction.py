@@ -14,10 +14,9 @@ Introduced in the back matter (Reproduction).
 
 from __future__ import annotations
 
-import json
 import math
-import pathlib
 
+from stegutils import results as _results
 from stegutils import timings as _timings
 
 __all__ = ["CITED", "NOT_QUOTED", "NOT_MEASURED", "TRAINING_COLUMNS", "QUALITY_COLUMNS",
@@ -92,21 +91,10 @@ def load_result(name: str, *, results_dir=None) -> dict | None:
     """A results file ``benchmarks/results/NAME`` as a dict, or ``None`` if missing or bad.
 
     ``results_dir`` overrides where to look; by default the places
-    :func:`stegutils.timings.find` searches (the package's repository, then from the
-    working directory).
+    :func:`stegutils.results.find` searches (a checkout, the working directory, the copy
+    inside an installed package).
     """
-    if results_dir is not None:
-        candidates = [pathlib.Path(results_dir) / name]
-    else:
-        candidates = [path.with_name(name) for path in _timings._candidates()]
-    for path in candidates:
-        try:
-            if path.is_file():
-                value = json.loads(path.read_text(encoding="utf-8"))
-                return value if isinstance(value, dict) else None
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-    return None
+    return _results.load(name, results_dir=results_dir)
 
 
 def _number(value):

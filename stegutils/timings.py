@@ -25,6 +25,8 @@ import math
 import os
 import pathlib
 
+from stegutils import results as _results
+
 __all__ = ["RESULTS_NAME", "MODES", "find", "load", "seconds", "describe_machine",
            "format_duration", "note"]
 
@@ -39,19 +41,18 @@ _NOT_MEASURED = ("Timings for this page have not been measured yet "
 
 
 def _candidates():
-    # The repository that holds this package (an editable install or a clone), then
-    # the working directory: notebooks run from book/, scripts from the repository.
-    yield pathlib.Path(__file__).resolve().parents[1] / RESULTS_NAME
-    yield pathlib.Path.cwd().parent / RESULTS_NAME
-    yield pathlib.Path.cwd() / RESULTS_NAME
+    # The places stegutils.results searches (a checkout, the working directory, the
+    # copy inside an installed package).
+    return _results.candidates(RESULTS_NAME.name)
 
 
 def find(path=None) -> pathlib.Path | None:
     """The results file: ``path`` if given, else the first of the usual places that exists.
 
-    The usual places are ``benchmarks/results/chapters.json`` in the repository that
-    holds the package, then under the parent of the working directory (a notebook run
-    from ``book/``), then under the working directory. Returns ``None`` if there is none.
+    The usual places are those of :func:`stegutils.results.find`: ``benchmarks/results/``
+    in the repository that holds the package, under the parent of the working directory
+    (a notebook run from ``book/``), under the working directory, then the copy inside
+    an installed package. Returns ``None`` if there is none.
     """
     if path is not None:
         path = pathlib.Path(path)

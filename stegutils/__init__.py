@@ -49,6 +49,7 @@ _SUBMODULES = (
     "timings",
     "reproduction",
     "results",
+    "verdicts",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

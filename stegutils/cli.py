@@ -1,8 +1,11 @@
-"""The command line: ``stegutils hide``, ``reveal``, ``train``, ``evaluate`` and ``models``.
+"""The command line: ``stegutils hide``, ``reveal``, ``train``, ``evaluate``, ``export``
+and ``models``.
 
 Also available as ``python -m stegutils``. Every command has ``--help``. Errors are one
 line on stderr starting with ``error:`` and a non-zero exit status; ``--debug`` shows the
-traceback instead.
+traceback instead. ``train`` stopped with Ctrl-C saves a checkpoint and exits with status
+130; ``train --resume`` refuses options that differ from the run's own unless
+``--allow-changes`` is given, and records what changed in the run's ``commands.jsonl``.
 
 Introduced in chapter 5 (Training).
 """
@@ -113,19 +116,62 @@ def data_suffixes():
 def _config_from_args(args):
     from stegutils import train
 
+    return train.Config(**_given_config_values(args))
+
+
+def _resume_config(args, run_dir):
+    """The config of the run in ``run_dir``, with the options given on this command line.
+
+    Options that only change how often the run logs, evaluates and saves (and
+    ``--steps``) apply silently; any other that differs from the run's config is refused
+    unless ``--allow-changes`` is given. Returns ``(config, changed)``, ``changed``
+    mapping each changed field to ``[old, new]``.
+    """
+    from stegutils import train
+
+    config = train.load_config(run_dir)
+    given = _given_config_values(args)
+    free = set(train.Trainer.FREE_FIELDS)
+    changed = {}
+    for field, value in given.items():
+        old = getattr(config, field)
+        if field not in free and old != value:
+            changed[field] = [old, value]
+    fixed = [field for field in changed if field in train.Trainer.FIXED_FIELDS]
+    listing = ", ".join(f"--{field.replace('_', '-')} {_show(old)} -> {_show(new)}"
+                        for field, (old, new) in changed.items())
+    if fixed:
+        raise CLIError(f"--resume cannot change {', '.join(fixed)} of a run ({listing}); "
+                       "start a new --run-dir")
+    if changed and not args.allow_changes:
+        raise CLIError(f"--resume continues the run with its own settings, but these differ: "
+                       f"{listing}; drop them, or add --allow-changes to go on with the new "
+                       "values (recorded in commands.jsonl)")
+    values = {**config.to_dict(), **given}
+    return train.Config.from_dict(values), changed
+
+
+def _show(value):
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def _given_config_values(args):
+    """The Config fields this command line gives, by name (those left out are absent)."""
+    from stegutils import train
+
     values = {}
     for field in dataclasses.fields(train.Config):
         value = getattr(args, field.name, None)
         if value is not None:
             values[field.name] = value
-    if args.variant_options:
+    if getattr(args, "variant_options", None):
         try:
             values["variant_options"] = json.loads(args.variant_options)
         except json.JSONDecodeError as error:
             raise CLIError(f"--variant-options must be a JSON object: {error}") from None
         if not isinstance(values["variant_options"], dict):
             raise CLIError("--variant-options must be a JSON object, like '{\"width\": 32}'")
-    return train.Config(**values)
+    return values
 
 
 def _cmd_train(args):
@@ -138,12 +184,8 @@ def _cmd_train(args):
                        "choose a new --run-dir")
     if args.resume and not exists:
         raise CLIError(f"--resume: {run_dir} holds no run (no config.json)")
-    if args.resume:
-        config = train.load_config(run_dir)
-        if args.steps is not None:
-            config.steps = args.steps
-    else:
-        config = _config_from_args(args)
+    if args.allow_changes and not args.resume:
+        raise CLIError("--allow-changes only applies with --resume")
     strategy = None
     if args.distribute == "mirrored":
         import tensorflow as tf
@@ -153,18 +195,37 @@ def _cmd_train(args):
         import tensorflow as tf
 
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    trainer = train.Trainer(config, run_dir, strategy=strategy)
-    # Remember how the run was made, for its model card (stegutils export).
-    with open(run_dir / "commands.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"argv": ["stegutils", *args.argv],
-                                 "step": trainer.resumed_from or 0}) + "\n")
-    if trainer.resumed_from is not None:
-        _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
-    history = trainer.fit(progress=not args.quiet)
+    # One process at a time in a run folder, from reading its config to the last write.
+    with train.run_folder_lock(run_dir):
+        changed = {}
+        if args.resume:
+            config, changed = _resume_config(args, run_dir)
+        else:
+            config = _config_from_args(args)
+        trainer = train.Trainer(config, run_dir, strategy=strategy,
+                                allow_changes=bool(changed))
+        # Remember how the run was made, for its model card (stegutils export).
+        entry = {"argv": ["stegutils", *args.argv], "step": trainer.resumed_from or 0}
+        if changed:
+            entry["changed"] = changed
+        train._append_line_atomic(run_dir / "commands.jsonl", json.dumps(entry))
+        if trainer.resumed_from is not None:
+            _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
+        if changed:
+            _print("with changed settings: " + ", ".join(
+                f"{field} {_show(old)} -> {_show(new)}" for field, (old, new) in changed.items()),
+                quiet=args.quiet)
+        history = trainer.fit(progress=not args.quiet)
     if history:
         last = history[-1]
         _print(f"step {last['step']}: cover {last['cover_psnr']:.2f} dB, secret "
                f"{last['secret_psnr']:.2f} dB (training batches)", quiet=args.quiet)
+    if trainer.interrupted:
+        step = int(trainer.step.numpy())
+        print(f"stopped by Ctrl-C at step {step}, with a checkpoint; continue with "
+              f"`stegutils train --run-dir {run_dir} --resume`", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _cmd_evaluate(args):
@@ -277,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "from its latest checkpoint.")
     train.add_argument("--run-dir", required=True, help="folder for checkpoints and history")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument("--allow-changes", action="store_true",
+                       help="with --resume: go on with the settings given here where they "
+                       "differ from the run's (recorded in commands.jsonl)")
     train.add_argument("--variant", default=None, help="model variant (default fast)")
     train.add_argument("--variant-options", default=None,
                        help="JSON object of variant options, e.g. '{\"width\": 32}'")
@@ -344,17 +408,25 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     try:
-        args.func(args)
+        status = args.func(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, TypeError, OSError) as error:
-        if args.debug:
+    except Exception as error:
+        if args.debug or not _expected(error):
             raise
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
+
+
+def _expected(error):
+    """Whether ``error`` is one to report as one line (not a bug to show in full)."""
+    if isinstance(error, (CLIError, ValueError, TypeError, OSError)):
+        return True
+    train = sys.modules.get("stegutils.train")
+    return train is not None and isinstance(error, train.TrainingError)
 
 
 if __name__ == "__main__":  # pragma: no cover

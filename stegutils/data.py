@@ -348,6 +348,60 @@ def to_float(image, *, what="image"):
     return array
 
 
+# Temporary files name their writer: ``.NAME.PID.RANDOM.tmp`` beside ``NAME``. A writer
+# that is killed (SIGKILL, power cut) cannot remove its own; the next writer in that
+# folder removes those whose process is gone, and never one that is still being written.
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(\.weights\.h5)?$")
+
+
+def temporary_file(path, *, suffix=".tmp"):
+    """Create the temporary file that will replace ``path``: ``(descriptor, name)``.
+
+    It lies in the same folder (so that ``os.replace`` is atomic) and its name carries
+    this process's id, so that :func:`remove_orphaned_temporaries` can tell an orphan
+    from a file another process is writing right now. ``suffix`` is ``".tmp"`` or
+    ``".tmp.weights.h5"`` (Keras reads weights only from files named so).
+    """
+    path = pathlib.Path(path)
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                            suffix=suffix)
+
+
+def _process_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, but belongs to someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_orphaned_temporaries(folder) -> list[pathlib.Path]:
+    """Remove the temporary files in ``folder`` left by writers that were killed.
+
+    Only files named as :func:`temporary_file` names them, of processes that no longer
+    run, are removed. Returns the paths removed.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or int(match["pid"]) == os.getpid() or _process_running(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(pathlib.Path(entry.path))
+    return removed
+
+
 def save_image(path, image, *, format=None):
     """Write one image to a file, atomically.
 
@@ -355,7 +409,8 @@ def save_image(path, image, *, format=None):
 
     The image is written to a temporary file in the same folder, which then replaces
     ``path`` in one step (``os.replace``): a reader never sees a half-written file, and
-    a failure leaves an existing file at ``path`` as it was. Save containers as PNG:
+    a failure leaves an existing file at ``path`` as it was; temporary files that a
+    killed earlier save left in that folder are removed. Save containers as PNG:
     JPEG (Pillow's default quality, 75) destroys what is hidden in them.
 
     Parameters
@@ -401,7 +456,8 @@ def save_image(path, image, *, format=None):
         raise ValueError(
             f"cannot save {str(file)!r}: expected an existing folder, {str(folder)!r} is not one"
         )
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{file.name}.", suffix=".tmp")
+    remove_orphaned_temporaries(folder)
+    descriptor, temporary = temporary_file(file)
     try:
         with os.fdopen(descriptor, "wb") as stream:
             Image.fromarray(pixels).save(stream, format=format)

@@ -4,18 +4,25 @@ A shipped model is two files in ``stegutils/weights/``: ``NAME.weights.h5`` (the
 in Keras' HDF5 weights format: arrays only, no pickled code) and ``NAME.json``, its
 *model card*: the variant and full training config, the data and split it was trained
 on, its steps and wall time, its held-out metrics, the exact commands that trained and
-evaluated it, and the SHA-256 of the weights file. :func:`load` checks that hash before
-it reads a byte of weights, and rebuilds the architecture from the variant registry
-(never from code stored in a file).
+evaluated it, and the SHA-256 of the weights file. :func:`load` checks the card's fields
+and that hash before it reads a byte of weights, and rebuilds the architecture from the
+variant registry (never from code stored in a file). A run folder records the hashes of
+the weights it writes (``hashes.json``), and loading one checks them too.
+
+:func:`export` writes the weights and the card to temporary files and puts them in
+place only when both are complete, so a failed export leaves the model it would have
+replaced as it was.
 
 Introduced in chapter 5 (Training).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
+import re
 import shutil
 
 import tensorflow as tf
@@ -65,9 +72,44 @@ def card(name: str) -> dict:
     if not path.is_file():
         raise ValueError(_unknown_model_message(name))
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"the model card {path.name} is not valid JSON: {error}") from None
+    _check_card(info, path.name)
+    return info
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_card(info, where):
+    """Raise ValueError naming the first field of a model card that is missing or wrong."""
+    if not isinstance(info, dict):
+        raise ValueError(f"the model card {where} must be a JSON object (with weights, "
+                         f"sha256 and config), got a {type(info).__name__}")
+    expected = {
+        "weights": "the name of its weights file",
+        "sha256": "the SHA-256 of its weights file (64 hex digits)",
+        "config": "the training config (a JSON object)",
+    }
+    for field, what in expected.items():
+        if field not in info:
+            raise ValueError(f"the model card {where} has no {field!r} field: expected {what}")
+    weights = info["weights"]
+    if not isinstance(weights, str) or not weights or pathlib.PurePath(weights).name != weights:
+        raise ValueError(f"the model card {where} has weights {weights!r}: expected "
+                         f"{expected['weights']} in the same folder")
+    if not isinstance(info["sha256"], str) or not _SHA256.fullmatch(info["sha256"]):
+        raise ValueError(f"the model card {where} has sha256 {info['sha256']!r}: expected "
+                         f"{expected['sha256']}")
+    if not isinstance(info["config"], dict):
+        raise ValueError(f"the model card {where} has config {info['config']!r:.60}: expected "
+                         f"{expected['config']}")
+    try:
+        _train.Config.from_dict(info["config"])
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"the model card {where} has a config that is not valid: "
+                         f"{error}") from None
 
 
 def _unknown_model_message(name):
@@ -143,15 +185,23 @@ def _run_weights(run_dir):
 def _load_run(run_dir, precision):
     config = _train.load_config(run_dir)
     weights = _run_weights(run_dir)
+    _train.check_weights(run_dir, weights)
     best = run_dir / "best.json"
     info = {
         "name": run_dir.name,
         "variant": config.variant,
         "config": config.to_dict(),
         "weights": str(weights),
-        "validation": json.loads(best.read_text()) if best.exists() else None,
+        "validation": _read_json(best) if best.exists() else None,
     }
     return _build_and_load(config, weights, precision), info
+
+
+def _read_json(path):
+    try:
+        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
 def _build_and_load(config, weights, precision):
@@ -199,30 +249,53 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     source = run_dir / weights
     if not source.is_file():
         raise ValueError(f"{source} does not exist")
+    _train.check_weights(run_dir, source)
+    _data.remove_orphaned_temporaries(out_dir)
     # Read the record of the model this run started from now: exporting under the same
     # name replaces its card.
     parent = _parent_record(config.init_from)
     target = out_dir / f"{name}.weights.h5"
-    tmp = out_dir / f".{name}.tmp.weights.h5"
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-    info = {
-        "name": name,
-        "variant": config.variant,
-        "config": config.to_dict(),
-        "weights": target.name,
-        "sha256": sha256(target),
-        "size_bytes": target.stat().st_size,
-        "parameters": None,
-        "exported_from": {"weights": weights},
-        "machine": _models.machine_description(),
-    }
-    net, _ = load(run_dir)
-    info["parameters"] = _models.count_params(net)
-    info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
-    info.update(extra or {})
     card_path = out_dir / f"{name}.json"
-    _train.write_json_atomic(card_path, info)
+    # Both files are made in full beside their places first; only then do they replace
+    # the model of that name, one rename each, the weights first (a crash between the
+    # two leaves a card whose hash check fails: never a silent mismatch).
+    temporaries = []
+    try:
+        fd, tmp_weights = _data.temporary_file(target, suffix=".tmp.weights.h5")
+        temporaries.append(tmp_weights)
+        with os.fdopen(fd, "wb") as handle, open(source, "rb") as original:
+            shutil.copyfileobj(original, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_weights, 0o644)
+        net = _build_and_load(config, tmp_weights, "float32")
+        info = {
+            "name": name,
+            "variant": config.variant,
+            "config": config.to_dict(),
+            "weights": target.name,
+            "sha256": sha256(tmp_weights),
+            "size_bytes": os.path.getsize(tmp_weights),
+            "parameters": _models.count_params(net),
+            "exported_from": {"weights": weights},
+            "machine": _models.machine_description(),
+        }
+        info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
+        info.update(extra or {})
+        _check_card(info, card_path.name)
+        fd, tmp_card = _data.temporary_file(card_path)
+        temporaries.append(tmp_card)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_card, 0o644)
+        os.replace(tmp_weights, target)
+        os.replace(tmp_card, card_path)
+    finally:
+        for path in temporaries:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
     return card_path
 
 
@@ -323,7 +396,7 @@ def _training_record(run_dir, config, weights):
     history = _train.Trainer.read_history(run_dir)
     step = None
     if weights == "best.weights.h5" and (run_dir / "best.json").exists():
-        best = json.loads((run_dir / "best.json").read_text(encoding="utf-8"))
+        best = _read_json(run_dir / "best.json")
         step = best["step"]
     elif history:
         step = history[-1]["step"]
@@ -339,9 +412,19 @@ def _training_record(run_dir, config, weights):
     commands = []
     commands_path = run_dir / "commands.jsonl"
     if commands_path.exists():
-        for line in commands_path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                commands.append(" ".join(_portable_argv(json.loads(line)["argv"])))
+        lines = commands_path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                argv = json.loads(line)["argv"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                cut = " (cut off?)" if number == len(lines) else ""
+                raise ValueError(
+                    f"{commands_path} line {number}{cut} is not a JSON object with an "
+                    "\"argv\" list of the command's words; fix or remove that line"
+                ) from None
+            commands.append(" ".join(_portable_argv(argv)))
     return {
         "data": config.data,
         "split": "train",

@@ -24,24 +24,45 @@ A run lives in a folder::
     run_dir/best.weights.h5      the weights with the best validation loss so far
     run_dir/best.json            that validation result and its step
     run_dir/final.weights.h5     the weights at the end of the last run
+    run_dir/hashes.json          the SHA-256 of each weights file above, checked on load
+    run_dir/lock                 the id of the process training in it (one at a time)
 
 Every file is written atomically (a temporary file, then a rename), and the batch of step
 ``i`` depends only on ``(seed, i)``, so a run killed at any moment resumes exactly where
-its last checkpoint was and ends where an uninterrupted run would have.
+its last checkpoint was and ends where an uninterrupted run would have. The step counter
+moves inside the same compiled step as the weights and Adam's state, so a checkpoint's
+step, weights, optimizer and data position always agree; Ctrl-C finishes the step in
+progress and saves a checkpoint (a second Ctrl-C stops at once). On resume a damaged
+latest checkpoint is set aside for the newest intact one, with a note; a damaged
+checkpoint index, a second process on the same folder, a loss that is not finite, a full
+disk or too little memory end the run with a :class:`TrainingError` whose message is one
+line saying what happened and what to do, and leave no half-written file behind.
 
 Introduced in chapter 4 (Loss and gradient flow) and chapter 5 (Training).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
 import math
 import os
 import pathlib
-import tempfile
+import re
+import shutil
+import signal
+import sys
+import threading
 import time
 from typing import Callable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None
 
 import numpy as np
 import tensorflow as tf
@@ -61,7 +82,19 @@ __all__ = [
     "load_config",
     "write_json_atomic",
     "fast_mode",
+    "TrainingError",
+    "run_folder_lock",
+    "check_weights",
 ]
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on; the message is one line: what happened, what to do.
+
+    Raised for a loss that is not finite, out of memory, a full disk, a damaged
+    checkpoint index, or a run folder another process is training in. The run folder is
+    left as its last checkpoint had it (nothing half-written), ready for ``--resume``.
+    """
 
 
 def fast_mode() -> bool:
@@ -370,21 +403,51 @@ class Trainer:
         ones, so that runs differ only in where their gradients come from.
     train_images, val_images : list of arrays, optional
         Override the photos that ``config.data`` names (for tests and notebooks).
+    allow_changes : bool, optional
+        Resume a run whose ``config.json`` differs from ``config`` in more than the
+        free fields (``lr``, ``beta``, ``size``, ``batch_size``...): the new values are
+        used from the resumed step on and written to ``config.json``. The variant and
+        its options can never change. Default: such a run is refused.
+
+    Raises
+    ------
+    ValueError
+        If the folder holds a run with another config (and ``allow_changes`` is off).
+    TrainingError
+        If another process is training in the folder, or its checkpoint index is
+        damaged, or none of its checkpoints can be read.
 
     Introduced in chapter 5 (Training).
     """
 
+    #: Config fields that may change when a run is resumed (they do not change what
+    #: the run computes).
+    FREE_FIELDS = ("steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints")
+    #: Config fields that can never change within a run (the checkpoints hold them).
+    FIXED_FIELDS = ("variant", "variant_options", "lr_schedule")
+
     def __init__(self, config: Config, run_dir, *, strategy=None, gradient_fn=None,
-                 train_images=None, val_images=None):
+                 train_images=None, val_images=None, allow_changes=False):
         config.validate()
         self.config = config
         self.run_dir = pathlib.Path(run_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
         self._distributed = strategy is not None
         self.gradient_fn = gradient_fn or gradients
+        self.interrupted = False
+        self._writing = None
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._check_or_write_config()
+        with run_folder_lock(self.run_dir):
+            removed = _remove_temporaries(self.run_dir)
+            if removed:
+                _note(f"removed {len(removed)} temporary file(s) an interrupted run left in "
+                      f"{self.run_dir}: {', '.join(sorted(removed))}")
+            self._check_config(allow_changes)
+            self._set_up(train_images, val_images)
+            write_json_atomic(self.run_dir / "config.json", self.config.to_dict())
 
+    def _set_up(self, train_images, val_images):
+        config = self.config
         self._train_images, self._val_images = self._photos(train_images, val_images)
         with self.strategy.scope():
             self.net = _models.build(config.variant, precision=config.precision,
@@ -405,17 +468,153 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self._checkpoint = tf.train.Checkpoint(net=self.net, optimizer=self.optimizer,
                                                step=self.step)
-        self._manager = tf.train.CheckpointManager(
-            self._checkpoint, self.run_dir / "checkpoints",
-            max_to_keep=config.keep_checkpoints)
         self.resumed_from = None
-        if self._manager.latest_checkpoint:
-            self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+        restored = self._restore_latest()
+        self._manager = self._new_manager()
+        if restored is not None:
             self.resumed_from = int(self.step.numpy())
+            if config.lr_schedule == "constant":
+                # Adam keeps a constant rate in a variable, which the checkpoint restored;
+                # a rate changed on resume (allow_changes) must win.
+                _plain_optimizer(self.optimizer).learning_rate.assign(config.lr)
         elif config.init_from:
             self._initialise_from(config.init_from)
         self._val_pairs = None
         self._train_step = None
+
+    # ------------------------------------------------------------------- checkpoints
+    @property
+    def _checkpoint_dir(self):
+        return self.run_dir / "checkpoints"
+
+    def _new_manager(self):
+        return tf.train.CheckpointManager(self._checkpoint, self._checkpoint_dir,
+                                          max_to_keep=self.config.keep_checkpoints)
+
+    def _checkpoint_numbers(self):
+        """Numbers of the checkpoints in the index and on disk, newest first; the index's."""
+        directory = self._checkpoint_dir
+        index = directory / "checkpoint"
+        listed = []
+        if index.exists():
+            try:
+                state = tf.train.get_checkpoint_state(str(directory))
+            except ValueError:
+                state = None
+            if state is None:
+                raise TrainingError(
+                    f"the checkpoint index {index} is damaged (expected lines like "
+                    f"model_checkpoint_path: \"ckpt-20\"); remove it to resume from the "
+                    "newest intact checkpoint file in that folder, or restore it from a copy"
+                )
+            for path in [*state.all_model_checkpoint_paths, state.model_checkpoint_path]:
+                match = re.fullmatch(r"ckpt-(\d+)", pathlib.Path(path).name)
+                if match and int(match[1]) not in listed:
+                    listed.append(int(match[1]))
+        found = set(listed)
+        if directory.is_dir():
+            for path in directory.iterdir():
+                match = re.fullmatch(r"ckpt-(\d+)\.(index|data-\d+-of-\d+)", path.name)
+                if match:
+                    found.add(int(match[1]))
+        return sorted(found, reverse=True), listed
+
+    def _restore_latest(self):
+        """Restore the newest intact checkpoint; set aside newer damaged ones, with a note.
+
+        Returns its number, or None for a fresh run (no checkpoint at all).
+        """
+        numbers, listed = self._checkpoint_numbers()
+        if not numbers:
+            return None
+        damaged = []
+        for number in numbers:
+            reason = self._try_restore(number)
+            if reason is None:
+                break
+            damaged.append((number, reason))
+        else:
+            summary = "; ".join(f"ckpt-{n}: {why}" for n, why in damaged)
+            raise TrainingError(
+                f"no checkpoint in {self._checkpoint_dir} can be read ({summary}); "
+                "restore the folder from a copy, or start a new run folder"
+            )
+        if damaged:
+            aside = self._checkpoint_dir / "damaged"
+            aside.mkdir(exist_ok=True)
+            for bad, _ in damaged:
+                for path in self._checkpoint_dir.glob(f"ckpt-{bad}.*"):
+                    os.replace(path, aside / path.name)
+            names = ", ".join(f"ckpt-{n} ({why})" for n, why in damaged)
+            _note(f"checkpoint {names} is damaged; resuming from ckpt-{number}, the newest "
+                  f"intact one (the damaged files are in {aside})")
+        kept = sorted(n for n in (listed or numbers) if n < number) + [number]
+        if damaged or listed[-1:] != [number] or not listed:
+            # Rewrite the index so that it names what is there, newest last.
+            from tensorflow.python.checkpoint import checkpoint_management
+
+            checkpoint_management.update_checkpoint_state_internal(
+                str(self._checkpoint_dir), model_checkpoint_path=f"ckpt-{number}",
+                all_model_checkpoint_paths=[f"ckpt-{n}" for n in kept],
+                save_relative_paths=True)
+        return number
+
+    def _try_restore(self, number):
+        """Restore checkpoint ``number``; None if it worked, else why not (one line)."""
+        prefix = str(self._checkpoint_dir / f"ckpt-{number}")
+        try:
+            tf.train.Checkpoint(net=self.net, optimizer=self.optimizer, step=self.step) \
+                .restore(prefix).assert_existing_objects_matched()
+        except Exception as error:  # TensorFlow raises many types for a bad file
+            first = (str(error).strip().splitlines() or [""])[0]
+            return f"{type(error).__name__}: {first[:160]}"
+        step = int(self.step.numpy())
+        optimizer = _plain_optimizer(self.optimizer)
+        if step != number:
+            return f"it holds step {step}"
+        if optimizer is self.optimizer and int(optimizer.iterations.numpy()) != step:
+            return (f"its optimizer is at step {int(optimizer.iterations.numpy())}, "
+                    f"not {step}")
+        return None
+
+    def _save_checkpoint(self, step):
+        """Write checkpoint ``step``; on failure, leave no trace of it."""
+        self._check_finite_weights(step)
+        self._writing = self._checkpoint_dir / f"ckpt-{step}"
+        try:
+            self._manager.save(checkpoint_number=step)
+        except BaseException:
+            self._discard_checkpoint(step)
+            raise
+
+    def _discard_checkpoint(self, step):
+        directory = self._checkpoint_dir
+        with contextlib.suppress(OSError, ValueError):
+            state = tf.train.get_checkpoint_state(str(directory))
+            if state is not None and pathlib.Path(state.model_checkpoint_path).name == f"ckpt-{step}":
+                self._manager = self._new_manager()
+                return  # it was completed and recorded before the failure
+        for path in directory.glob(f"ckpt-{step}*"):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for path in directory.glob("checkpoint.tmp*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        with contextlib.suppress(Exception):
+            self._manager = self._new_manager()
+
+    def _check_finite_weights(self, step):
+        if all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in self.net.trainable_variables):
+            return
+        raise TrainingError(self._diverged_message(step, "the weights are not finite"))
+
+    def _diverged_message(self, step, what):
+        latest = _latest_number(self._manager)
+        kept = f"its last checkpoint (step {latest}) is intact" if latest >= 0 else \
+            "nothing was saved"
+        return (f"training diverged at step {step}: {what} (learning rate {self.config.lr:g}); "
+                f"the run stopped without saving those weights and {kept}; start again with "
+                "a lower --lr (or --clipnorm)")
 
     # ------------------------------------------------------------------ set-up helpers
     def _initialise_from(self, source):
@@ -432,20 +631,21 @@ class Trainer:
         for target, value in zip(self.net.weights, start.weights):
             target.assign(value)
 
-    def _check_or_write_config(self):
+    def _check_config(self, allow_changes=False):
         path = self.run_dir / "config.json"
         if path.exists():
             old = load_config(self.run_dir).to_dict()
             new = self.config.to_dict()
-            free = {"steps", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints"}
-            changed = sorted(k for k in new if k not in free and old[k] != new[k])
-            if changed:
+            changed = sorted(k for k in new if k not in self.FREE_FIELDS and old[k] != new[k])
+            fixed = [k for k in changed if k in self.FIXED_FIELDS]
+            if changed and (fixed or not allow_changes):
                 raise ValueError(
                     f"{self.run_dir} holds a run with a different config "
                     f"({', '.join(f'{k}: {old[k]!r} -> {new[k]!r}' for k in changed)}); "
-                    "use a new run folder"
+                    + (f"{', '.join(self.FIXED_FIELDS)} cannot change within a run; use a "
+                       "new run folder" if fixed else "use a new run folder, or "
+                       "allow_changes=True (--allow-changes) to go on with the new values")
                 )
-        write_json_atomic(path, self.config.to_dict())
 
     def _photos(self, train_images, val_images):
         config = self.config
@@ -489,9 +689,14 @@ class Trainer:
             optimizer.apply_gradients(zip(grads, net.trainable_variables))
             return losses.total, losses.cover, losses.secret
 
+        counter = self.step
+
         @tf.function
         def train_step(secret, cover, step):
             per_replica = strategy.run(replica_step, args=(secret, cover, step))
+            # The counter moves in the same call as the weights and Adam's state: no
+            # interruption can separate them.
+            counter.assign_add(1)
             return tuple(strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                          for value in per_replica)
 
@@ -525,9 +730,11 @@ class Trainer:
             callback=None) -> list[dict]:
         """Train until ``steps`` (default ``config.steps``) and return the history.
 
-        Writes a checkpoint every ``checkpoint_every`` steps and at the end (also when
-        interrupted with Ctrl-C), logs to ``history.jsonl``, and keeps the weights with
-        the best validation loss in ``best.weights.h5``.
+        Writes a checkpoint every ``checkpoint_every`` steps and at the end, logs to
+        ``history.jsonl``, and keeps the weights with the best validation loss in
+        ``best.weights.h5``. Ctrl-C (SIGINT) finishes the step in progress, saves a
+        checkpoint and returns (``self.interrupted`` is then True); a second Ctrl-C
+        stops at once, keeping the last checkpoint.
 
         Parameters
         ----------
@@ -543,12 +750,25 @@ class Trainer:
         -------
         list of dict
             The whole history of the run, resumed parts included.
+
+        Raises
+        ------
+        TrainingError
+            If the loss stops being finite, memory or disk space runs out, or another
+            process trains in the folder. Nothing half-written is left, and no final or
+            best weights are written from a failed step.
         """
+        with run_folder_lock(self.run_dir):
+            return self._fit(steps, progress, callback)
+
+    def _fit(self, steps, progress, callback):
         from tqdm.auto import tqdm
 
         config = self.config
         end = int(steps or config.steps)
         start = int(self.step.numpy())
+        self.interrupted = False
+        self._writing = self._history_path
         self._truncate_history(start)
         if self._train_step is None:
             self._train_step = self._make_step()
@@ -560,68 +780,135 @@ class Trainer:
         sums = np.zeros(3)
         count = 0
         window_start = time.perf_counter()
-        step = start
+        step = done = start
+        stop_request = _StopRequest()
         try:
-            for secret, cover in dataset:
-                if step >= end:
-                    break
-                total, cover_loss, secret_loss = self._train_step(
-                    secret, cover, tf.constant(step, tf.int64))
-                step += 1
-                self.step.assign(step)
-                sums += (float(total), float(cover_loss), float(secret_loss))
-                count += 1
-                bar.update(1)
-                stop = False
-                if step % config.log_every == 0 or step == end:
-                    elapsed = time.perf_counter() - window_start
-                    record = {
-                        "step": step,
-                        "loss": sums[0] / count,
-                        "cover_loss": sums[1] / count,
-                        "secret_loss": sums[2] / count,
-                        "cover_psnr": _psnr_from_mse(sums[1] / count),
-                        "secret_psnr": _psnr_from_mse(sums[2] / count),
-                        "images_per_second": count * config.batch_size / max(elapsed, 1e-9),
-                        "time": time.time(),
-                    }
-                    if step % config.eval_every == 0 or step == end:
-                        record.update(self._evaluate_and_keep_best(step) or {})
-                    self._append_history(record)
-                    bar.set_postfix(cover=f"{record['cover_psnr']:.1f}dB",
-                                    secret=f"{record['secret_psnr']:.1f}dB")
-                    sums[:] = 0
-                    count = 0
-                    window_start = time.perf_counter()
-                    if callback is not None:
-                        stop = bool(callback(step, record))
-                if step % config.checkpoint_every == 0:
-                    self._manager.save(checkpoint_number=step)
-                if stop:
-                    break
+            with stop_request.installed():
+                for secret, cover in dataset:
+                    if step >= end:
+                        break
+                    try:
+                        results = self._train_step(secret, cover, tf.constant(step, tf.int64))
+                    except tf.errors.ResourceExhaustedError as error:
+                        if _disk_full(error):
+                            raise
+                        raise TrainingError(
+                            f"out of memory training batches of {config.batch_size} pairs of "
+                            f"{config.size}x{config.size} px ({type(error).__name__}); use a "
+                            "smaller --batch-size or --size, in a new run folder or with "
+                            "--resume --allow-changes"
+                        ) from None
+                    step += 1
+                    total, cover_loss, secret_loss = (float(value) for value in results)
+                    if not math.isfinite(total):
+                        raise TrainingError(self._diverged_message(step, f"the loss is {total}"))
+                    sums += (total, cover_loss, secret_loss)
+                    count += 1
+                    bar.update(1)
+                    stop = False
+                    if step % config.log_every == 0 or step == end:
+                        elapsed = time.perf_counter() - window_start
+                        record = {
+                            "step": step,
+                            "loss": sums[0] / count,
+                            "cover_loss": sums[1] / count,
+                            "secret_loss": sums[2] / count,
+                            "cover_psnr": _psnr_from_mse(sums[1] / count),
+                            "secret_psnr": _psnr_from_mse(sums[2] / count),
+                            "images_per_second": count * config.batch_size / max(elapsed, 1e-9),
+                            "time": time.time(),
+                        }
+                        if step % config.eval_every == 0 or step == end:
+                            record.update(self._evaluate_and_keep_best(step) or {})
+                        self._append_history(record)
+                        bar.set_postfix(cover=f"{record['cover_psnr']:.1f}dB",
+                                        secret=f"{record['secret_psnr']:.1f}dB")
+                        sums[:] = 0
+                        count = 0
+                        window_start = time.perf_counter()
+                        if callback is not None:
+                            stop = bool(callback(step, record))
+                    if step % config.checkpoint_every == 0:
+                        self._save_checkpoint(step)
+                    done = step
+                    if stop_request.requested:
+                        self.interrupted = True
+                        break
+                    if stop:
+                        break
+            # The loop ended (at ``end``, by the callback or by Ctrl-C) after a whole step.
+            if done > 0 and done != _latest_number(self._manager):
+                self._save_checkpoint(done)
+            if done > 0:
+                self._save_weights(self.run_dir / "final.weights.h5")
+        except KeyboardInterrupt:
+            # A second Ctrl-C: keep what is consistent. In the middle of a step, that step
+            # is discarded and the last checkpoint stands.
+            self.interrupted = True
+            if int(self.step.numpy()) == done and done > _latest_number(self._manager):
+                with contextlib.suppress(Exception):
+                    self._save_checkpoint(done)
+            raise
+        except TrainingError:
+            raise
+        except Exception as error:
+            reason = _disk_full(error)
+            if reason is None:
+                raise
+            latest = _latest_number(self._manager)
+            kept = (f"the checkpoint at step {latest} is intact" if latest >= 0
+                    else "no checkpoint was written yet")
+            raise TrainingError(
+                f"the disk is full: could not write {self._writing} ({reason}); free some "
+                f"space, then continue with --resume ({kept})"
+            ) from None
         finally:
             bar.close()
-            if int(self.step.numpy()) != _latest_number(self._manager):
-                self._manager.save(checkpoint_number=int(self.step.numpy()))
-            self._save_weights(self.run_dir / "final.weights.h5")
         return self.history()
 
     def _evaluate_and_keep_best(self, step):
         result = self.validate()
         if result is None:
             return None
+        if not math.isfinite(result["val_loss"]):
+            raise TrainingError(self._diverged_message(
+                step, f"the validation loss is {result['val_loss']}"))
         best_path = self.run_dir / "best.json"
         best = json.loads(best_path.read_text()) if best_path.exists() else None
-        if best is None or result["val_loss"] < best["val_loss"]:
+        if best is None or not (best.get("val_loss") is not None
+                                and result["val_loss"] >= best["val_loss"]):
+            self._check_finite_weights(step)
             self._save_weights(self.run_dir / "best.weights.h5")
+            self._writing = best_path
             write_json_atomic(best_path, {"step": step, **result})
         return result
 
     def _save_weights(self, path):
+        """Write a weights file atomically, recording its hash in ``hashes.json``.
+
+        The record is written twice: first naming the new hash with the old one it
+        replaces, then the new one alone, so that a crash at any moment leaves a file
+        whose hash is on record.
+        """
         path = pathlib.Path(path)
+        self._writing = path
         tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
-        self.net.save_weights(tmp)
-        os.replace(tmp, path)
+        try:
+            self.net.save_weights(tmp)
+            digest = _sha256(tmp)
+            hashes = _read_hashes(self.run_dir)
+            previous = hashes.get(path.name, {}).get("sha256")
+            hashes_path = self.run_dir / "hashes.json"
+            if previous and previous != digest:
+                hashes[path.name] = {"sha256": digest, "replacing": previous}
+                write_json_atomic(hashes_path, hashes)
+            os.replace(tmp, path)
+            hashes[path.name] = {"sha256": digest}
+            write_json_atomic(hashes_path, hashes)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     # ------------------------------------------------------------------------ history
     @property
@@ -652,13 +939,63 @@ class Trainer:
     def _truncate_history(self, step):
         # After a resume, records past the restored checkpoint will be logged again.
         kept = [r for r in self.history() if r["step"] <= step]
-        _write_text_atomic(self._history_path,
-                           "".join(json.dumps(r) + "\n" for r in kept))
+        _write_text_atomic(self._history_path, "".join(_json_line(r) + "\n" for r in kept))
 
     def _append_history(self, record):
+        self._writing = self._history_path
         with open(self._history_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-            handle.flush()
+            size = handle.tell()
+            try:
+                handle.write(_json_line(record) + "\n")
+                handle.flush()
+            except BaseException:
+                # A line that could not be written whole (a full disk) is taken back.
+                with contextlib.suppress(OSError):
+                    handle.truncate(size)
+                raise
+
+
+def _plain_optimizer(optimizer):
+    """The optimizer under a ``LossScaleOptimizer`` (float16), else ``optimizer``."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+class _StopRequest:
+    """Turns the first Ctrl-C during training into a request to stop after the step.
+
+    The second Ctrl-C interrupts at once (KeyboardInterrupt), as without it. Outside
+    the main thread (where Python cannot handle signals) it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        if previous in (signal.SIG_IGN, None):
+            yield self
+            return
+
+        def handler(signum, frame):
+            if self.requested:
+                signal.signal(signal.SIGINT, previous)
+                if callable(previous):
+                    previous(signum, frame)
+                raise KeyboardInterrupt
+            self.requested = True
+            print("\nCtrl-C: stopping after this step and saving a checkpoint "
+                  "(Ctrl-C again to stop at once, keeping the last checkpoint)",
+                  file=sys.stderr, flush=True)
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _latest_number(manager):
@@ -670,7 +1007,7 @@ def _write_text_atomic(path, text):
     """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _data.temporary_file(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -682,6 +1019,208 @@ def _write_text_atomic(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _append_line_atomic(path, line):
+    """Add one line to a small text file, atomically (the file is rewritten whole)."""
+    path = pathlib.Path(path)
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    if before and not before.endswith("\n"):
+        before += "\n"
+    _write_text_atomic(path, before + line.rstrip("\n") + "\n")
+
+
+def _json_line(record):
+    """One strict JSON line: a value that is not finite is written as null, not NaN."""
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item) for item in value]
+        return value
+    return json.dumps(clean(record), allow_nan=False)
+
+
+def _note(message):
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ the run folder lock
+
+
+_HELD_LOCKS: dict = {}  # resolved run folder -> [file descriptor, depth]
+_HELD_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_holder(path):
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir):
+    """Hold the lock of a run folder: only one process trains in a folder at a time.
+
+    The lock is ``run_dir/lock``, locked with ``fcntl.flock`` (the system releases it
+    when its process ends, however it ends) and holding the process id. A lock file left
+    by a process that no longer runs is taken over, with a note; one held by a running
+    process is refused with a :class:`TrainingError` naming it. Re-entrant within a
+    process.
+    """
+    run_dir = pathlib.Path(run_dir)
+    key = str(run_dir.resolve())
+    with _HELD_LOCKS_GUARD:
+        if key in _HELD_LOCKS:
+            _HELD_LOCKS[key][1] += 1
+            held = True
+        else:
+            held = False
+    if held:
+        try:
+            yield
+        finally:
+            with _HELD_LOCKS_GUARD:
+                _HELD_LOCKS[key][1] -= 1
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _lock_holder(path)
+                who = f"process {holder}" if holder else "another process"
+                raise TrainingError(
+                    f"{run_dir} is in use: {who} is training in it (its lock file is "
+                    f"{path}); wait for it to finish or stop it, then try again"
+                ) from None
+        previous = _lock_holder(path)
+        if previous and previous != os.getpid():
+            state = ("no longer running" if not _data._process_running(previous)
+                     else "no longer holding it")
+            _note(f"taking over the lock of {run_dir} from process {previous}, which is "
+                  f"{state} (it was stopped without releasing it)")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    with _HELD_LOCKS_GUARD:
+        _HELD_LOCKS[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        with _HELD_LOCKS_GUARD:
+            del _HELD_LOCKS[key]
+        # Empty (not delete) the file before unlocking: deleting a locked file lets a
+        # process that opened it just before lock a file no one else sees.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
+
+
+# ------------------------------------------------------------- temporary files, hashes
+
+
+_CHECKPOINT_TEMPORARY = re.compile(r"^(ckpt-\d+_temp.*|checkpoint\.tmp[0-9a-f]*|.*\.tempstate\d+)$")
+
+
+def _remove_temporaries(run_dir) -> list[str]:
+    """Remove the temporary files an interrupted run left (call with the lock held).
+
+    With the folder's lock held no other process writes there, so every temporary file
+    in it is an orphan: ``.NAME.*.tmp`` and ``.NAME.tmp.weights.h5`` beside the run's
+    files, and TensorFlow's ``ckpt-N_temp`` folders and ``checkpoint.tmp...`` files.
+    """
+    run_dir = pathlib.Path(run_dir)
+    removed = []
+    for path in run_dir.glob(".*"):
+        if path.is_file() and (path.name.endswith(".tmp") or ".tmp." in path.name):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path.name)
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir():
+        for path in checkpoints.iterdir():
+            if not _CHECKPOINT_TEMPORARY.match(path.name):
+                continue
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed.append(f"checkpoints/{path.name}")
+    return removed
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_hashes(run_dir) -> dict:
+    path = pathlib.Path(run_dir) / "hashes.json"
+    if not path.exists():
+        return {}
+    try:
+        hashes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(hashes, dict):
+        raise ValueError(f"{path} must hold a JSON object of file name -> hash")
+    return hashes
+
+
+def check_weights(run_dir, weights) -> None:
+    """Check a weights file of a run folder against the hash the run recorded.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder.
+    weights : path
+        One of its weights files (``best.weights.h5``, ``final.weights.h5``).
+
+    Raises
+    ------
+    ValueError
+        If the file's SHA-256 is not the one recorded when it was written. A folder
+        written before runs recorded hashes has no record, and passes.
+    """
+    weights = pathlib.Path(weights)
+    record = _read_hashes(run_dir).get(weights.name)
+    if record is None:
+        return
+    accepted = {record.get("sha256"), record.get("replacing")} - {None}
+    actual = _sha256(weights)
+    if actual not in accepted:
+        raise ValueError(
+            f"the weights file {weights.name} in {run_dir} does not match the hash its run "
+            f"recorded when it wrote it (SHA-256 {actual[:12]}..., expected "
+            f"{record.get('sha256', '?')[:12]}...): it is corrupt or was changed"
+        )
+
+
+def _disk_full(error) -> str | None:
+    """The reason, if ``error`` says that a file could not be written for lack of room."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT,
+                                                      errno.EFBIG):
+        return os.strerror(error.errno)
+    text = str(error)
+    for reason in ("No space left on device", "Disk quota exceeded", "File too large"):
+        if reason in text:
+            return reason
+    return None
 
 
 def train(config: Config, run_dir, *, steps=None, progress=True, **kwargs) -> Trainer:

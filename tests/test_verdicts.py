@@ -65,3 +65,21 @@ def test_mean_and_difference_intervals():
     assert "95% interval" in difference.format(".1f", " dB")
     with pytest.raises(ValueError):
         verdicts.mean_interval(1.0, 1.0, 1)
+
+
+def test_interval_of_values_uses_students_t_for_few_seeds():
+    interval = verdicts.interval_of_values([1.0, 2.0, 3.0])
+    # t(0.975, 2) = 4.303, standard error 1/sqrt(3)
+    assert interval.high - interval.value == pytest.approx(4.3027 / np.sqrt(3), rel=1e-3)
+
+
+def test_ratio_interval_of_noisy_timings_includes_one():
+    # Chapter 6's step times: dilated against autodiff, seven interleaved rounds.
+    autodiff = [2.84, 2.45, 4.46, 3.47, 7.09, 3.12, 2.99]
+    dilated = [3.49, 3.37, 5.09, 3.11, 3.10, 8.85, 3.22]
+    interval = verdicts.ratio_interval(dilated, autodiff)
+    assert interval.low < 1 < interval.high
+    clear = verdicts.ratio_interval([2.0, 2.1, 1.9, 2.05], [1.0, 1.0, 1.0, 1.0])
+    assert clear.low > 1.5
+    with pytest.raises(ValueError, match="positive"):
+        verdicts.ratio_interval([1.0, -1.0], [1.0, 1.0])

@@ -42,6 +42,9 @@ test: $(VENV)/.installed-dev
 book-assets: | $(VENV)
 	$(VENV_PY) book/_assets/fetch.py
 
+# Jupyter Book reports a chapter that failed to execute only as a warning and exits 0;
+# book/_assets/check_build.py then fails the target (a failure report, an error output
+# outside a cell tagged raises-exception, or "Executing notebook failed" in the log).
 # Jupyter's cache and Sphinx's saved pages do not know about STEGUTILS_FAST, so each
 # mode keeps its own execution cache (_build/.jupyter_cache while in use,
 # _build/.jupyter_cache-<mode> while the other mode builds), and a change of mode
@@ -68,7 +71,10 @@ book: $(VENV)/.installed-book book-assets
 	  args="--all $$args"; \
 	fi; \
 	echo "Building the book in $$mode mode"; \
-	$(JUPYTER_BOOK) build . $$args
+	mkdir -p _build; rm -rf _build/html/reports; \
+	set -o pipefail; \
+	$(JUPYTER_BOOK) build . $$args 2>&1 | tee _build/build.log; \
+	$(VENV_PY) book/_assets/check_build.py _build/html --log _build/build.log
 
 book-fast:
 	$(MAKE) book STEGUTILS_FAST=1

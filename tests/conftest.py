@@ -48,13 +48,12 @@ def tiny_run(tmp_path_factory, photo_folder):
     return run_dir
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    """The book built once per session, in fast mode: (exit status, HTML folder, log).
+def _build_book(tmp_path_factory, *, fast, env_changes=None):
+    """Build the book into a temporary folder: (exit status, HTML folder, log).
 
     Fetches the pinned JavaScript first. The build goes into a temporary folder with its
     own execution cache (``--path-output``), so it neither reads nor disturbs ``make
-    book``'s ``_build``. The build test and the browser test share it.
+    book``'s ``_build``.
     """
     import re
     import subprocess
@@ -66,8 +65,16 @@ def built_book(tmp_path_factory):
                            cwd=root, capture_output=True, text=True, timeout=600, check=False)
     assert fetch.returncode == 0, (
         f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}")
-    output = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, STEGUTILS_FAST="1", TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
+    output = tmp_path_factory.mktemp("book-fast" if fast else "book-full")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
+    env.pop("STEGUTILS_FAST", None)
+    if fast:
+        env["STEGUTILS_FAST"] = "1"
+    for name, value in (env_changes or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     # jupyter-book has no `python -m jupyter_book`: call its entry point with this
     # interpreter, so that the build and the notebooks' kernels use this environment.
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
@@ -82,3 +89,21 @@ def built_book(tmp_path_factory):
                               r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] )")
     log = "\n".join(line for line in log.splitlines() if not kernel_noise.match(line))
     return result.returncode, output / "_build" / "html", log
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built once per session in fast mode (with BSDS500 where
+    ``STEGUTILS_DATA`` points to it): (exit status, HTML folder, log). The build test
+    and the browser test share it."""
+    return _build_book(tmp_path_factory, fast=True)
+
+
+@pytest.fixture(scope="session")
+def built_book_full(tmp_path_factory):
+    """The book as a reader without the data set builds it: full mode, no
+    ``STEGUTILS_DATA`` and an empty cache, so every chapter falls back to the built-in
+    photos (after a download that fails without a network)."""
+    cache = tmp_path_factory.mktemp("empty-cache")
+    return _build_book(tmp_path_factory, fast=False,
+                       env_changes={"STEGUTILS_DATA": None, "STEGUTILS_CACHE": str(cache)})

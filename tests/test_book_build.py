@@ -208,3 +208,40 @@ def test_book_serves_mathjax_and_the_widget_scripts_itself(built_book):
                 assert any(src.endswith(f"_static/{path}") for src in loaded), (
                     f"{page.relative_to(html)} has widgets but does not load _static/{path}"
                 )
+
+
+# ------------------------------------------------------------------- the reader's build
+
+
+def _check_build():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "check_build", ROOT / "book" / "_assets" / "check_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fast_build_passes_the_failed_cell_check(built_book):
+    _, html, log = built_book
+    assert _check_build().problems(html, log) == []
+
+
+def test_full_book_builds_with_the_builtin_photos_and_every_cell_runs(built_book_full):
+    # What a reader without BSDS500 gets from `make book`: no failed notebook, no error
+    # output outside cells tagged raises-exception (chapter 6 once failed here only).
+    returncode, html, log = built_book_full
+    assert returncode == 0, f"jupyter-book build failed (status {returncode}):\n{_tail(log)}"
+    problems = _check_build().problems(html, log)
+    assert not problems, "the full-mode build has failed cells:\n" + "\n".join(problems)
+    # And it really ran on the built-in photos: the data chapter says so.
+    data_page = (html / "book" / "02_data.html").read_text(encoding="utf-8")
+    assert "builtin" in data_page or "built-in" in data_page
+
+
+def test_full_book_build_has_no_warnings(built_book_full):
+    _, _, log = built_book_full
+    warnings = _warnings(log)
+    assert not warnings, f"the full-mode build printed {len(warnings)} warning(s):\n" + \
+        "\n".join(warnings)

@@ -479,6 +479,8 @@ def build(out, extra_args=()):
                "build", str(out), "--warningiserror", "--keep-going", *extra_args]
     print("Building the student edition in fast mode (STEGUTILS_FAST=1): "
           + " ".join(["jupyter-book", *command[3:]]), flush=True)
+    html = out / "_build" / "html"
+    shutil.rmtree(html / "reports", ignore_errors=True)  # a past build's failure reports
     start = time.monotonic()
     result = subprocess.run(command, env=env, check=False)
     seconds = time.monotonic() - start
@@ -487,6 +489,13 @@ def build(out, extra_args=()):
             f"jupyter-book could not build the student edition (status {result.returncode}, "
             f"after {seconds:.0f} s): see the warnings above. A chapter that fails to run "
             "without its solutions leaves its traceback in the file named there.")
+    # The same check as make book's: no failed notebook, no error output on any page.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import check_build
+
+    found = check_build.problems(html)
+    if found:
+        raise StudentBuildError("the student edition built, but " + "; ".join(found))
     print(f"Built the student edition in {seconds:.0f} s: {out / '_build' / 'html'}")
     return seconds
 

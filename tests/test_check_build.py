@@ -1,0 +1,68 @@
+"""book/_assets/check_build.py: a build with a failed notebook fails the target."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "book" / "_assets" / "check_build.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("check_build", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# As myst-nb renders a code cell and its error output.
+ERROR_CELL = ('<div class="cell docutils container{tags}"><div class="cell_input"></div>'
+              '<div class="cell_output docutils container">'
+              '<div class="output traceback highlight-ipythontb notranslate">'
+              '<div class="highlight"><pre>AssertionError</pre></div></div></div></div>')
+GOOD_CELL = ('<div class="cell docutils container"><div class="cell_output docutils container">'
+             '<div class="output stream highlight-myst-ansi notranslate"><pre>ok</pre>'
+             '</div></div></div>')
+
+
+def _page(folder, name, body):
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"<html><body><main>{body}</main></body></html>")
+    return path
+
+
+def test_a_clean_build_passes(tmp_path):
+    _page(tmp_path, "book/a.html", GOOD_CELL)
+    _page(tmp_path, "book/b.html", ERROR_CELL.format(tags=" tag_raises-exception"))
+    assert _module().problems(tmp_path) == []
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "2 pages" in done.stdout
+
+
+def test_an_error_output_outside_raises_exception_fails(tmp_path):
+    _page(tmp_path, "book/a.html", GOOD_CELL + ERROR_CELL.format(tags=""))
+    found = _module().problems(tmp_path)
+    assert found == ["book/a.html: 1 error output(s) outside cells tagged raises-exception"]
+    done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "a chapter did not run to the end" in done.stderr
+
+
+def test_a_failure_report_or_a_failed_execution_in_the_log_fails(tmp_path):
+    _page(tmp_path, "book/a.html", GOOD_CELL)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "book" ).mkdir()
+    (tmp_path / "reports" / "book" / "06_backprop.err.log").write_text("Traceback")
+    found = _module().problems(tmp_path)
+    assert len(found) == 1 and "06_backprop.err.log" in found[0]
+    (tmp_path / "reports" / "book" / "06_backprop.err.log").unlink()
+    log = "book/06_backprop.ipynb: WARNING: Executing notebook failed: CellExecutionError"
+    found = _module().problems(tmp_path, log)
+    assert len(found) == 1 and found[0].startswith("build log:")
+
+
+def test_a_missing_build_folder_is_a_problem(tmp_path):
+    assert "no such folder" in _module().problems(tmp_path / "nothing")[0]

@@ -20,6 +20,9 @@ Variants shipped with the library:
     moves every network to half resolution, the hiding network predicts a small residual
     that is added to the cover, and the reveal network, where quality is hardest to get,
     is the widest and deepest of the three. Explained in chapter 3.
+``invertible``
+    HiNet-style invertible hiding (:mod:`stegutils.invertible`): affine coupling blocks
+    on Haar wavelet sub-bands; revealing runs the hiding blocks backwards. Chapter 9.
 
 Introduced in chapter 3 (Designing the networks).
 """
@@ -689,10 +692,12 @@ def count_params(net: StegoNet) -> dict[str, int]:
 
     Introduced in chapter 3 (Designing the networks).
     """
-    counts = {
-        name: int(sum(int(tf.size(v)) for v in model.trainable_weights))
-        for name, model in net.networks.items()
-    }
+    counts, seen = {}, set()
+    for name, model in net.networks.items():
+        # A weight two networks share (the invertible variant's) counts once, in the first.
+        own = [v for v in model.trainable_weights if id(v) not in seen]
+        seen.update(id(v) for v in own)
+        counts[name] = int(sum(int(tf.size(v)) for v in own))
     counts["total"] = sum(counts.values())
     return counts
 
@@ -757,3 +762,7 @@ def receptive_field(net: StegoNet) -> dict[str, int]:
     fields = {name: field(spec.kernels, spec.factor) for name, spec in specs.items()}
     fields["prep+hide"] = field(specs["prep"].kernels + specs["hide"].kernels, factor)
     return fields
+
+
+# The variants that live in modules of their own register themselves on import.
+from stegutils import invertible as _invertible  # noqa: E402,F401

@@ -27,6 +27,8 @@ __all__ = [
     "receptive_fields",
     "table",
     "Table",
+    "network_diagram",
+    "dilated_diagram",
 ]
 
 
@@ -589,3 +591,140 @@ def roc_curves(curves, *, ax=None, title=None):
 
 
 __all__ += ["attack_curves", "scatter_fit", "roc_curves"]
+
+
+# ------------------------------------------------------------------------- diagrams
+
+_FORWARD = "#222222"
+_COVER_GRAD = "#1f77b4"   # the cover term's gradient
+_SECRET_GRAD = "#d62728"  # the secret term's gradient
+
+
+def _box(ax, x, y, text, *, width=1.5, height=0.7, color="#f2f2f2", edge="#444444"):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.04", facecolor=color, edgecolor=edge,
+                                linewidth=1.2, zorder=2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=3, color="#111111")
+
+
+def _arrow(ax, start, end, *, color=_FORWARD, style="-|>", rad=0.0, lw=1.4, ls="-"):
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12,
+                                 color=color, linewidth=lw, linestyle=ls,
+                                 connectionstyle=f"arc3,rad={rad}", zorder=1))
+
+
+def network_diagram(*, routes: bool = True, ax=None):
+    """The three networks, the two loss terms, and where each term's gradient goes.
+
+    Forward arrows are black. With ``routes``, the gradient of the cover term (blue)
+    goes back from the container through the hiding and prep networks only; the
+    gradient of the secret term (red) goes back through all three networks, through the
+    8-bit rounding by its straight-through estimator. The figure has a white
+    background, so it reads in dark mode too.
+
+    Parameters
+    ----------
+    routes : bool, optional
+        Draw the gradient routes (chapter 4); without them only the forward pass
+        (chapter 3).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Introduced in chapter 3 (Designing the networks) and chapter 4 (Loss and gradient flow).
+    """
+    fig, ax = _new_axis(ax, (10, 4.2))
+    ax.set_xlim(-0.2, 11.4)
+    ax.set_ylim(-0.3, 4.9)
+    ax.set_axis_off()
+    ax.set_facecolor("white")
+    _box(ax, 0.6, 3.2, "secret $s$", width=1.2, color="#ffffff")
+    _box(ax, 0.6, 1.2, "cover $c$", width=1.2, color="#ffffff")
+    _box(ax, 2.6, 3.2, "prep", color="#fde9c9")
+    _box(ax, 4.8, 2.2, "hide", color="#d8ecd8")
+    _box(ax, 6.8, 2.2, "container $c'$", width=1.6, color="#ffffff")
+    _box(ax, 8.6, 2.2, "round to\n8 bits", width=1.2, height=0.8, color="#eeeeee")
+    _box(ax, 10.4, 2.2, "reveal", color="#dbe4f5")
+    _box(ax, 10.4, 3.9, "revealed $s'$", width=1.6, color="#ffffff")
+    _arrow(ax, (1.2, 3.2), (1.85, 3.2))
+    _arrow(ax, (3.35, 3.2), (4.3, 2.5))
+    _arrow(ax, (1.2, 1.2), (4.3, 1.9))
+    _arrow(ax, (5.55, 2.2), (6.0, 2.2))
+    _arrow(ax, (7.6, 2.2), (8.0, 2.2))
+    _arrow(ax, (9.2, 2.2), (9.65, 2.2))
+    _arrow(ax, (10.4, 2.55), (10.4, 3.55))
+    ax.text(6.8, 0.55, "cover term\n‖c − c′‖²", ha="center", va="center",
+            fontsize=10, color=_COVER_GRAD if routes else _FORWARD)
+    ax.text(8.6, 3.9, "secret term\nβ ‖s − s′‖²", ha="center",
+            va="center", fontsize=10, color=_SECRET_GRAD if routes else _FORWARD)
+    _arrow(ax, (2.0, 1.0), (6.3, 0.7), style="-", color="#999999", lw=1.0, ls=":", rad=0.15)
+    _arrow(ax, (6.8, 1.85), (6.8, 0.95), style="-", color="#999999", lw=1.0, ls=":")
+    if routes:
+        # Cover term: container -> hide -> prep.
+        _arrow(ax, (6.3, 1.0), (5.2, 1.7), color=_COVER_GRAD, rad=-0.2, lw=2)
+        _arrow(ax, (4.05, 2.2), (2.6, 2.83), color=_COVER_GRAD, rad=-0.25, lw=2)
+        # Secret term: revealed -> reveal -> (straight through) -> container -> hide -> prep.
+        _arrow(ax, (10.0, 3.6), (10.0, 2.6), color=_SECRET_GRAD, lw=2, rad=0.3)
+        _arrow(ax, (9.7, 2.55), (6.9, 2.65), color=_SECRET_GRAD, lw=2, rad=0.25)
+        _arrow(ax, (6.2, 2.65), (5.3, 2.6), color=_SECRET_GRAD, lw=2, rad=0.2)
+        _arrow(ax, (4.7, 2.65), (3.3, 3.6), color=_SECRET_GRAD, lw=2, rad=0.35)
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=_FORWARD, lw=1.4, label="forward"),
+                   Line2D([], [], color=_COVER_GRAD, lw=2,
+                          label="gradient of the cover term: hide and prep only"),
+                   Line2D([], [], color=_SECRET_GRAD, lw=2,
+                          label="gradient of the secret term: all three networks")]
+        ax.legend(handles=handles, loc="upper center", fontsize=8.5, frameon=False,
+                  bbox_to_anchor=(0.45, 1.02))
+    return _opaque(fig)
+
+
+def dilated_diagram(depth: int = 5, *, ax=None):
+    """One network's backward pass: the chain rule, and the dilated rule's shortcut.
+
+    The top row is the forward pass through ``depth`` ReLU convolutions. Below it, the
+    true backward pass sends the gradient from each layer to the one before it through
+    that layer's Jacobian (grey); the dilated rule of the blog post also adds the
+    gradient arriving at every ReLU layer ``l >= 2``, unchanged, to the gradient of
+    layer ``l - 1`` (red): a skip connection in the backward pass only.
+
+    Introduced in chapter 6 (Autodiff against manual, dilated backprop).
+    """
+    if depth < 2:
+        raise ValueError(f"depth must be at least 2, got {depth}")
+    fig, ax = _new_axis(ax, (10, 3.3))
+    step = 1.7
+    ax.set_xlim(-0.6, step * (depth + 1) + 0.6)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_axis_off()
+    ax.set_facecolor("white")
+    _box(ax, 0, 1, "$x$", width=0.8, color="#ffffff")
+    for layer in range(1, depth + 1):
+        _box(ax, step * layer, 1, f"$a_{layer}$", width=0.9, color="#fde9c9")
+        _arrow(ax, (step * (layer - 1) + 0.45, 1), (step * layer - 0.5, 1))
+        _box(ax, step * layer, -0.6, f"$\\hat g_{layer}$", width=0.9, color="#f2f2f2")
+        if layer >= 2:
+            _arrow(ax, (step * layer - 0.5, -0.6), (step * (layer - 1) + 0.5, -0.6),
+                   color="#777777")
+            _arrow(ax, (step * layer - 0.1, -0.95), (step * (layer - 1) + 0.1, -0.95),
+                   color=_SECRET_GRAD, rad=-0.5, lw=1.8)
+    _box(ax, step * (depth + 1) - 0.2, -0.6, "from above", width=1.2, color="#ffffff")
+    _arrow(ax, (step * (depth + 1) - 0.8, -0.6), (step * depth + 0.5, -0.6), color="#777777")
+    ax.text(step * 1.5, 1.6, "forward: $a_l = \\mathrm{relu}(\\mathrm{conv}(a_{l-1}))$",
+            fontsize=9.5, ha="left", va="center", color="#111111")
+    from matplotlib.lines import Line2D
+
+    ax.legend(handles=[
+        Line2D([], [], color="#777777", lw=1.4,
+               label="chain rule: $J_l^\\top \\hat g_l$ (true backprop)"),
+        Line2D([], [], color=_SECRET_GRAD, lw=1.8,
+               label="dilated: $+\\,\\hat g_l$ added unchanged (backward only)")],
+        loc="lower center", ncol=2, fontsize=9, frameon=False, bbox_to_anchor=(0.5, -0.08))
+    return _opaque(fig)

@@ -109,3 +109,41 @@ def test_table_formats_cells_and_renders_html_and_text():
 
 def test_table_escapes_html():
     assert "&lt;b&gt;" in plot.table([["<b>"]], ["x"])._repr_html_()
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def _legend_labels(fig):
+    return [t.get_text() for ax in fig.axes if ax.get_legend()
+            for t in ax.get_legend().get_texts()]
+
+
+def test_network_diagram_names_the_networks_terms_and_routes():
+    fig = plot.network_diagram()
+    texts = _texts(fig)
+    for name in ("prep", "hide", "reveal"):
+        assert name in texts
+    assert any(t.startswith("cover term") for t in texts)
+    assert any(t.startswith("secret term") for t in texts)
+    labels = _legend_labels(fig)
+    assert any("hide and prep only" in label for label in labels)
+    assert any("all three networks" in label for label in labels)
+    assert fig.patch.get_facecolor()[:3] == (1.0, 1.0, 1.0)  # reads in dark mode
+    forward_only = plot.network_diagram(routes=False)
+    assert _legend_labels(forward_only) == []
+    assert len(forward_only.axes[0].patches) < len(fig.axes[0].patches)
+
+
+def test_dilated_diagram_draws_one_shortcut_per_layer_after_the_first():
+    fig = plot.dilated_diagram(depth=4)
+    texts = _texts(fig)
+    assert [t for t in texts if t.startswith("$a_")] == [f"$a_{i}$" for i in range(1, 5)]
+    labels = _legend_labels(fig)
+    assert any("dilated" in label for label in labels)
+    red = [p for p in fig.axes[0].patches
+           if hasattr(p, "get_edgecolor") and p.get_edgecolor()[:3] == matplotlib.colors.to_rgb("#d62728")]
+    assert len(red) == 3  # layers 2..4 each add their gradient to the layer before
+    with pytest.raises(ValueError, match="at least 2"):
+        plot.dilated_diagram(depth=1)

@@ -91,7 +91,7 @@ def problems(html_dir, log_text: str | None = None) -> list[str]:
             found.append(f"{page.relative_to(html_dir)}: {errors} error output(s) outside "
                          f"cells tagged raises-exception")
     if log_text:
-        for line in log_text.splitlines():
+        for line in re.sub(r"\x1b\[[0-9;]*m", "", log_text).splitlines():
             if FAILED_LOG.search(line):
                 found.append(f"build log: {line.strip()}")
     return found

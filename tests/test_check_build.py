@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "book" / "_assets" / "check_build.py"
 
@@ -66,3 +68,41 @@ def test_a_failure_report_or_a_failed_execution_in_the_log_fails(tmp_path):
 
 def test_a_missing_build_folder_is_a_problem(tmp_path):
     assert "no such folder" in _module().problems(tmp_path / "nothing")[0]
+
+
+def _notebook(title, cells):
+    return {"cells": [{"cell_type": "markdown", "id": "title", "metadata": {},
+                       "source": f"# {title}"}]
+            + [{"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags} if tags else {},
+                "outputs": [], "execution_count": None, "source": source}
+               for i, (source, tags) in enumerate(cells)],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                        "name": "python3"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.mark.slow
+def test_a_real_jupyter_book_build_with_a_failing_cell_is_caught(tmp_path):
+    # The real myst-nb rendering: an error on purpose (raises-exception) passes, an
+    # assertion that fails is caught three ways.
+    import json
+
+    (tmp_path / "_config.yml").write_text(
+        "title: tiny\nexecute:\n  execute_notebooks: force\n  allow_errors: false\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: good\n  - file: bad\n")
+    (tmp_path / "intro.md").write_text("# Intro\n")
+    (tmp_path / "good.ipynb").write_text(json.dumps(_notebook("Good", [
+        ("print('ok')", None), ("raise ValueError('on purpose')", ["raises-exception"])])))
+    (tmp_path / "bad.ipynb").write_text(json.dumps(_notebook("Bad", [
+        ("print('before')", None), ("assert 1 == 2", None), ("print('after')", None)])))
+    build = subprocess.run(
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build",
+         str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    assert build.returncode == 0  # Jupyter Book itself only warns
+    html = tmp_path / "_build" / "html"
+    found = _module().problems(html, build.stdout + build.stderr)
+    assert any("bad.err.log" in line for line in found), found
+    assert any(line.startswith("bad.html: 1 error output") for line in found), found
+    assert any("Executing notebook failed" in line for line in found), found
+    assert not any(line.startswith("good.html") for line in found), found

@@ -553,9 +553,15 @@ class Trainer:
             # Rewrite the index so that it names what is there, newest last.
             from tensorflow.python.checkpoint import checkpoint_management
 
+            def written(n):  # when a checkpoint was made, as the manager records it
+                files = list(self._checkpoint_dir.glob(f"ckpt-{n}.*"))
+                return max((f.stat().st_mtime for f in files), default=time.time())
+
+            # With the times, the manager also deletes the old ones beyond keep_checkpoints.
             checkpoint_management.update_checkpoint_state_internal(
                 str(self._checkpoint_dir), model_checkpoint_path=f"ckpt-{number}",
                 all_model_checkpoint_paths=[f"ckpt-{n}" for n in kept],
+                all_model_checkpoint_timestamps=[written(n) for n in kept],
                 save_relative_paths=True)
         return number
 

@@ -50,6 +50,7 @@ _SUBMODULES = (
     "reproduction",
     "results",
     "verdicts",
+    "tiling",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -51,6 +51,7 @@ _SUBMODULES = (
     "results",
     "verdicts",
     "tiling",
+    "quiet",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

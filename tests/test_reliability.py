@@ -145,15 +145,16 @@ _SCRIPT = textwrap.dedent(
     elif mode == "kill-replacing-index":
         # SIGKILL as the checkpoint index of step 8 is being replaced: the new index is
         # written beside the old one, not renamed yet.
+        import tensorflow as tf
         from tensorflow.python.lib.io import file_io
-        save, rename = train.Trainer._save_checkpoint, file_io.rename
+        save = tf.train.CheckpointManager.save
 
-        def save_checkpoint(self, step):
-            if step == 8:
+        def save_checkpoint(self, checkpoint_number=None, **kwargs):
+            if checkpoint_number == 8:
                 file_io.rename = lambda *args, **kwargs: die()
-            save(self, step)
+            return save(self, checkpoint_number=checkpoint_number, **kwargs)
 
-        train.Trainer._save_checkpoint = save_checkpoint
+        tf.train.CheckpointManager.save = save_checkpoint
 
     elif mode == "history-write":
         # SIGKILL as the rewritten history replaces the old one (resume at step 4).
@@ -585,16 +586,17 @@ def crash_states(photo_folder, tmp_path_factory):
         state[key] += 1
         return state[key] == value
 
-    save = train.Trainer._save_checkpoint
+    save = tf.train.CheckpointManager.save
 
-    def save_checkpoint(self, step):
-        state["at"] = step
-        if step == 8:
+    def save_checkpoint(self, checkpoint_number=None, **kwargs):
+        state["at"] = checkpoint_number
+        if checkpoint_number == 8:
             copy("checkpoint-started")
-        save(self, step)
-        if step == 8:
+        path = save(self, checkpoint_number=checkpoint_number, **kwargs)
+        if checkpoint_number == 8:
             copy("checkpoint-saved")
         state["at"] = None
+        return path
 
     real_replace = os.replace
 
@@ -606,7 +608,7 @@ def crash_states(photo_folder, tmp_path_factory):
         if name == "final.weights.h5":
             copy("final-hash")
 
-    patches.setattr(train.Trainer, "_save_checkpoint", save_checkpoint)
+    patches.setattr(tf.train.CheckpointManager, "save", save_checkpoint)
     wrap(gen_io_ops, "merge_v2_checkpoints", "shard-written")
     wrap(checkpoint_management, "update_checkpoint_state_internal", "merged",
          lambda: count("records", 1))

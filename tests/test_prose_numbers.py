@@ -29,6 +29,7 @@ SOURCES = {
     "06_backprop": ["backprop.json", "cards"],
     "07_failures": ["failures.json", "quality.json", "cards"],
     "08_playground": ["quality.json", "cards"],
+    "09_invertible": ["invertible.json", "quality.json", "cards"],
 }
 # Measured quantities, by the last part of their key, and counts that name a measured set.
 MEASURED = re.compile(r"(psnr|mpe|ssim|auc|accuracy|pearson|spearman|edges|seconds|"

@@ -43,3 +43,17 @@ def test_without_the_quiet_import_the_lines_are_there_and_debug_lets_them_throug
         pytest.skip("this TensorFlow build prints no start-up lines here")
     debug = _run(STEGUTILS_DEBUG="1")
     assert NOISE.search(debug.stderr)
+
+
+def test_every_chapter_imports_tensorflow_quietly_before_anything_else_does():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted((root / "book").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        first = next(i for i, s in enumerate(code) if "tensorflow" in s or "import_tensorflow" in s)
+        assert "tf = import_tensorflow()" in code[first], (
+            f"{path.name}: the first cell that touches TensorFlow should import it with "
+            "stegutils.quiet.import_tensorflow()")

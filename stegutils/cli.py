@@ -197,6 +197,9 @@ def _cmd_train(args):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     # One process at a time in a run folder, from reading its config to the last write.
     with train.run_folder_lock(run_dir):
+        if not args.resume and (run_dir / "config.json").exists():
+            raise CLIError(f"{run_dir} already holds a run (another process just started it); "
+                           "pass --resume to continue it, or choose a new --run-dir")
         changed = {}
         if args.resume:
             config, changed = _resume_config(args, run_dir)

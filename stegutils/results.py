@@ -20,7 +20,7 @@ Introduced in chapter 3 (Designing the networks).
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import json
 import pathlib
 
@@ -31,12 +31,15 @@ RESULTS_DIR = pathlib.Path("benchmarks") / "results"
 
 
 def _packaged_dir():
+    # stegutils._results is a folder without __init__.py (a namespace package): its
+    # spec lists the folder.
     try:
-        folder = importlib.resources.files("stegutils._results")
-    except ModuleNotFoundError:  # a source checkout without the mapping installed
+        spec = importlib.util.find_spec("stegutils._results")
+    except (ModuleNotFoundError, ValueError):
         return None
-    # A wheel installs plain files, so the traversable is a real folder.
-    return pathlib.Path(str(folder))
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return pathlib.Path(list(spec.submodule_search_locations)[0])
 
 
 def candidates(name: str) -> list[pathlib.Path]:

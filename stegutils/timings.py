@@ -25,7 +25,7 @@ import math
 import os
 import pathlib
 
-from stegutils import results as _results
+from . import results as _results
 
 __all__ = ["RESULTS_NAME", "MODES", "find", "load", "seconds", "describe_machine",
            "format_duration", "note"]

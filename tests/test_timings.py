@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from stegutils import results as results_module
 from stegutils import timings
 
 MACHINE = {"os": "Linux", "architecture": "x86_64", "cpu": "AMD EPYC", "cpus": 2,
@@ -117,6 +118,8 @@ def test_a_notebook_in_book_finds_the_file_from_its_working_directory(tmp_path):
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "timings.py").write_text(timings.__loader__.get_source("stegutils.timings"))
+    (package / "results.py").write_text(
+        results_module.__loader__.get_source("stegutils.results"))
     results = tmp_path / "clone" / "benchmarks" / "results"
     results.mkdir(parents=True)
     (results / "chapters.json").write_text(json.dumps(

@@ -6,6 +6,10 @@ line on stderr starting with ``error:`` and a non-zero exit status; ``--debug`` 
 traceback instead. ``train`` stopped with Ctrl-C saves a checkpoint and exits with status
 130; ``train --resume`` refuses options that differ from the run's own unless
 ``--allow-changes`` is given, and records what changed in the run's ``commands.jsonl``.
+TensorFlow's start-up lines stay off stderr unless ``--debug`` is given. Images above
+:data:`stegutils.tiling.TILED_ABOVE` pixels are hidden and revealed in tiles (the same
+result as one pass, in memory that does not grow with the image), and a cover narrower
+than the model's receptive field gets a warning.
 
 Introduced in chapter 5 (Training).
 """
@@ -68,6 +72,43 @@ def _print(message, *, quiet=False):
         print(message, file=sys.stderr)
 
 
+def _tiled(image):
+    from stegutils import tiling
+
+    return image.shape[0] * image.shape[1] > tiling.TILED_ABOVE
+
+
+def _hide(net, cover, secret, *, quiet):
+    """Whole-image inference for ordinary sizes; tiles (same result, flat memory) above."""
+    if not _tiled(cover):
+        return net.hide(cover, secret)
+    from stegutils import data, tiling
+
+    cover8, secret8 = data.to_uint8(cover), data.to_uint8(secret)
+    del cover, secret
+    return tiling.hide(net, cover8, secret8, progress=not quiet)
+
+
+def _reveal(net, container, *, quiet):
+    if not _tiled(container):
+        return net.reveal(container)
+    from stegutils import data, tiling
+
+    return tiling.reveal(net, data.to_uint8(container), progress=not quiet)
+
+
+def _warn_if_small(net, shape, *, quiet):
+    """A cover narrower than the hiding path's receptive field hides poorly: say so."""
+    from stegutils import models
+
+    field = models.receptive_field(net).get("prep+hide", 0)
+    height, width = shape[:2]
+    if min(height, width) < field:
+        _print(f"warning: the cover is {width}x{height}, narrower than the model's "
+               f"receptive field ({field} px); the secret will come back poorly. Use a "
+               f"cover at least {field}x{field}", quiet=quiet)
+
+
 # -------------------------------------------------------------------------- commands
 
 
@@ -87,7 +128,8 @@ def _cmd_hide(args):
         secret = data.resize(secret, cover.shape[:2],
                              method="bicubic" if enlarging else "area")
     net, card = _load_model(args.model)
-    container = net.hide(cover, secret)
+    _warn_if_small(net, cover.shape, quiet=args.quiet)
+    container = _hide(net, cover, secret, quiet=args.quiet)
     data.save_image(out, container)
     _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
 
@@ -104,7 +146,7 @@ def _cmd_reveal(args):
                "compression the secret is damaged", quiet=args.quiet)
     container = data.load_image(args.container)
     net, card = _load_model(args.model)
-    revealed = net.reveal(container)
+    revealed = _reveal(net, container, quiet=args.quiet)
     data.save_image(out, revealed)
     _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
 
@@ -403,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that never touch TensorFlow (none, today: every one loads a model or trains).
+_NO_TENSORFLOW: set = set()
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -410,6 +456,12 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    if args.func not in _NO_TENSORFLOW:
+        # TensorFlow's start-up lines (absl, CUDA probing, "failed call to cuInit" on
+        # any machine without a GPU) stay off stderr unless --debug asks for them.
+        from stegutils import quiet
+
+        quiet.import_tensorflow(debug=args.debug)
     try:
         status = args.func(args)
     except KeyboardInterrupt:

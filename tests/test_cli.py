@@ -172,3 +172,68 @@ def test_python_dash_m_help_and_errors_without_traceback(tmp_path):
         result = subprocess.run([sys.executable, "-m", "stegutils", command, "--help"],
                                 capture_output=True, text=True, env=env, timeout=120)
         assert result.returncode == 0 and "usage: stegutils" in result.stdout
+
+
+def test_large_images_go_through_tiles_with_the_same_result(capsys, tiny_run, images,
+                                                            tmp_path, monkeypatch):
+    from stegutils import pretrained, tiling
+
+    calls = []
+    real_hide, real_reveal = tiling.hide, tiling.reveal
+    monkeypatch.setattr(tiling, "TILED_ABOVE", 100)  # the 48x40 photos count as large
+    monkeypatch.setattr(tiling, "hide", lambda *a, **k: calls.append("hide") or real_hide(*a, **k))
+    monkeypatch.setattr(tiling, "reveal",
+                        lambda *a, **k: calls.append("reveal") or real_reveal(*a, **k))
+    cover, secret = images
+    container = tmp_path / "container.png"
+    status, _, err = run(capsys, "hide", "--cover", str(cover), "--secret", str(secret),
+                         "--out", str(container), "--model", str(tiny_run))
+    assert status == 0, err
+    revealed = tmp_path / "revealed.png"
+    status, _, err = run(capsys, "reveal", str(container), "--out", str(revealed),
+                         "--model", str(tiny_run))
+    assert status == 0, err
+    assert calls == ["hide", "reveal"]
+    net, _ = pretrained.load(tiny_run)
+    whole = data.to_uint8(net.hide(data.load_image(cover), data.load_image(secret))).astype(int)
+    stored = np.asarray(Image.open(container)).astype(int)
+    assert np.abs(stored - whole).max() <= 1 and (stored != whole).mean() < 1e-3
+
+
+def test_a_cover_narrower_than_the_receptive_field_gets_a_warning(capsys, tiny_run, tmp_path):
+    from stegutils import models, pretrained
+
+    net, _ = pretrained.load(tiny_run)
+    field = models.receptive_field(net)["prep+hide"]
+    small = tmp_path / "small.png"
+    data.save_image(small, np.random.default_rng(0).random((field - 2, 40, 3)))
+    status, _, err = run(capsys, "hide", "--cover", str(small), "--secret", str(small),
+                         "--out", str(tmp_path / "c.png"), "--model", str(tiny_run))
+    assert status == 0
+    assert f"warning: the cover is 40x{field - 2}, narrower than the model's receptive field" in err
+    big = tmp_path / "big.png"
+    data.save_image(big, np.random.default_rng(0).random((field + 2, field + 2, 3)))
+    status, _, err = run(capsys, "hide", "--cover", str(big), "--secret", str(big),
+                         "--out", str(tmp_path / "d.png"), "--model", str(tiny_run))
+    assert status == 0 and "warning" not in err
+
+
+def test_commands_keep_tensorflow_start_up_lines_off_stderr(tiny_run, images, tmp_path):
+    import re
+
+    cover, secret = images
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    argv = [sys.executable, "-m", "stegutils", "hide", "--cover", str(cover), "--secret",
+            str(secret), "--out", str(tmp_path / "c.png"), "--model", str(tiny_run)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith(("wrote ", "note: ")) for line in lines), lines
+    noise = re.compile(r"absl|cuInit|cuda|^[IWEF]\d{4} ", re.IGNORECASE | re.MULTILINE)
+    debug = subprocess.run(argv[:3] + ["--debug"] + argv[3:], capture_output=True,
+                           text=True, env=env, timeout=300)
+    assert debug.returncode == 0
+    plain = subprocess.run([sys.executable, "-c", "import tensorflow as tf; tf.constant(1)"],
+                           capture_output=True, text=True, env=env, timeout=300)
+    if noise.search(plain.stderr):  # where TensorFlow prints them at all, --debug shows them
+        assert noise.search(debug.stderr), debug.stderr

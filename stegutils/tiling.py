@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
 
 from stegutils import models as _models
 
@@ -115,9 +114,7 @@ def _run_tiles(images, run, *, tile, margin, multiple, out_dtype, progress, what
     bar = tqdm(grid, desc=what, unit="tile", disable=not progress or len(grid) < 4,
                leave=False)
     for (core_y, core_x), (region_y, region_x) in bar:
-        blocks = [tf.constant(_to_float(image[region_y, region_x])[np.newaxis])
-                  for image in padded]
-        result = run(*blocks)[0].numpy()
+        result = run(*[_to_float(image[region_y, region_x]) for image in padded])
         top, left = core_y.start - region_y.start, core_x.start - region_x.start
         keep = result[top:top + (core_y.stop - core_y.start),
                       left:left + (core_x.stop - core_x.start)]
@@ -131,26 +128,6 @@ def _run_tiles(images, run, *, tile, margin, multiple, out_dtype, progress, what
             keep = np.round(np.clip(keep, 0.0, 1.0) * 255.0).astype(np.uint8)
         output[out_y, out_x] = keep
     return output
-
-
-def _hide_function(net, quantize):
-    @tf.function(reduce_retracing=True)
-    def run(cover, secret):
-        container = net.hide_raw(secret, cover)
-        if quantize:
-            return _models.quantize_8bit(container)
-        return tf.clip_by_value(container, 0.0, 1.0)
-
-    return run
-
-
-def _reveal_function(net):
-    @tf.function(reduce_retracing=True)
-    def run(container):
-        revealed = tf.cast(net.revealing(container, training=False), tf.float32)
-        return tf.clip_by_value(revealed, 0.0, 1.0)
-
-    return run
 
 
 def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
@@ -184,7 +161,12 @@ def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
                          f"and {secret.shape}; resize the secret to the cover first")
     out_dtype = np.uint8 if cover.dtype == np.uint8 else np.float32
     tile = tile or default_tile(net, "hide")
-    return _run_tiles([cover, secret], _hide_function(net, quantize or out_dtype == np.uint8),
+    # Each tile goes through the model's own hide(): the tiles lie on its grid, so its
+    # padding does nothing, and rounding and clipping are exactly the whole image's.
+    def run(cover_tile, secret_tile):
+        return net.hide(cover_tile, secret_tile, quantize=quantize or out_dtype == np.uint8)
+
+    return _run_tiles([cover, secret], run,
                       tile=tile, margin=halo(net, "hide"), multiple=int(net.multiple),
                       out_dtype=out_dtype, progress=progress, what="hide")
 
@@ -197,6 +179,6 @@ def reveal(net, container, *, tile: int | None = None, progress: bool = False) -
     container = _check_image(container, "container")
     out_dtype = np.uint8 if container.dtype == np.uint8 else np.float32
     tile = tile or default_tile(net, "reveal")
-    return _run_tiles([container], _reveal_function(net), tile=tile,
+    return _run_tiles([container], net.reveal, tile=tile,
                       margin=halo(net, "reveal"), multiple=int(net.multiple),
                       out_dtype=out_dtype, progress=progress, what="reveal")

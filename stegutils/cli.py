@@ -213,6 +213,14 @@ def _given_config_values(args):
             raise CLIError(f"--variant-options must be a JSON object: {error}") from None
         if not isinstance(values["variant_options"], dict):
             raise CLIError("--variant-options must be a JSON object, like '{\"width\": 32}'")
+    if getattr(args, "channel", None):
+        try:
+            values["channel"] = json.loads(args.channel)
+        except json.JSONDecodeError as error:
+            raise CLIError(f"--channel must be a JSON object: {error}") from None
+        if not isinstance(values["channel"], dict):
+            raise CLIError("--channel must be a JSON object, like '{\"jpeg_quality\": [50, 95]}'"
+                           " ({} for the defaults)")
     return values
 
 
@@ -267,7 +275,7 @@ def _cmd_train(args):
                f"{last['secret_psnr']:.2f} dB (training batches)", quiet=args.quiet)
     if trainer.interrupted:
         step = int(trainer.step.numpy())
-        print(f"stopped by Ctrl-C at step {step}, with a checkpoint; continue with "
+        print(f"stopped (Ctrl-C or SIGTERM) at step {step}, with a checkpoint; continue with "
               f"`stegutils train --run-dir {run_dir} --resume`", file=sys.stderr)
         return 130
     return 0
@@ -409,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start from a shipped model's or a run folder's weights")
     train.add_argument("--clipnorm", type=float, default=None,
                        help="clip gradients to this global norm (default: no clipping)")
+    train.add_argument("--channel", default=None,
+                       help="train through the simulated channel (JPEG, resizing, noise, "
+                       "crops): a JSON object of stegutils.channel.ChannelSpec fields, "
+                       "'{}' for the defaults")
     train.add_argument("--checkpoint-every", type=_positive_int, default=None)
     train.add_argument("--log-every", type=_positive_int, default=None)
     train.add_argument("--eval-every", type=_positive_int, default=None)

@@ -679,6 +679,64 @@ def _build_fast(*, dtype, width, prep_depth, hide_depth, reveal_depth, reveal_wi
                     residual=True, multiple=factor, specs=specs, name="fast")
 
 
+@register_variant(
+    "robust",
+    description="trained through the channel (chapter 10): the fast design's hiding side, "
+    "and a reveal network at full resolution with dilated convolutions, so that a crop "
+    "at any offset shifts what it reveals and nothing else",
+    width=48,
+    prep_depth=2,
+    hide_depth=4,
+    hide_width=64,
+    reveal_width=48,
+    dilations=(1, 2, 4, 8, 4, 2, 1),
+    factor=2,
+)
+def _build_robust(*, dtype, width, prep_depth, hide_depth, hide_width, reveal_width,
+                  dilations, factor):
+    channels = 3 * factor * factor
+    dilations = tuple(int(d) for d in dilations)
+
+    secret = _image_input("secret")
+    x = SpaceToDepth(factor, name="prep_s2d", dtype=dtype)(secret)
+    x = _residual_stack(x, width=width, depth=prep_depth, name="prep", dtype=dtype)
+    prep = keras.Model(secret, x, name="prep")
+
+    cover = _image_input("cover")
+    features = _image_input("features", width)
+    x = SpaceToDepth(factor, name="hide_s2d", dtype=dtype)(cover)
+    x = keras.layers.Concatenate(name="hide_concat", dtype=dtype)([x, features])
+    x = _residual_stack(x, width=hide_width, depth=hide_depth, name="hide", dtype=dtype)
+    x = _output_conv(3, "hide_output", channels)(x)
+    residual = DepthToSpace(factor, name="hide_d2s", dtype="float32")(x)
+    hide = keras.Model([cover, features], residual, name="hide")
+
+    # Stride 1 everywhere: shifting the container shifts the revealed image (away from
+    # the borders), which is what makes a crop at an odd offset harmless. Dilated
+    # kernels see far (JPEG spreads its error over 8x8 blocks) at the cost of 3x3 ones.
+    container = _image_input("container")
+    x = keras.layers.Conv2D(reveal_width, 3, padding="same", activation="relu",
+                            dilation_rate=dilations[0], name="reveal_conv1", dtype=dtype)(container)
+    for i, rate in enumerate(dilations[1:], start=2):
+        y = keras.layers.Conv2D(reveal_width, 3, padding="same", activation="relu",
+                                dilation_rate=rate, name=f"reveal_conv{i}", dtype=dtype)(x)
+        x = keras.layers.Add(name=f"reveal_add{i}", dtype=dtype)([x, y])
+    revealed = _output_conv(3, "reveal_output")(x)
+    reveal = keras.Model(container, revealed, name="reveal")
+
+    specs = {
+        "prep": NetworkSpec((3,) * prep_depth, factor),
+        "hide": NetworkSpec((3,) * hide_depth + (3,), factor),
+        # A dilated 3x3 kernel spans 1 + 2 * rate pixels.
+        "reveal": NetworkSpec(tuple(1 + 2 * d for d in dilations) + (3,), 1),
+    }
+    options = {"width": width, "prep_depth": prep_depth, "hide_depth": hide_depth,
+               "hide_width": hide_width, "reveal_width": reveal_width,
+               "dilations": list(dilations), "factor": factor}
+    return StegoNet(prep, hide, reveal, variant="robust", options=options,
+                    residual=True, multiple=factor, specs=specs, name="robust")
+
+
 # ------------------------------------------------------------------------------ counting
 
 

@@ -68,6 +68,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from stegutils import channel as _channel
 from stegutils import data as _data
 from stegutils import models as _models
 
@@ -155,6 +156,11 @@ class Config:
     clipnorm : float or None
         Clip each step's gradients to this global norm (``None``: no clipping); the
         invertible variant (chapter 9) needs it to train stably.
+    channel : dict or None
+        Train through a simulated channel (:class:`stegutils.channel.ChannelSpec`'s
+        fields: differentiable JPEG, resizing, noise and crops, strengthening over the
+        first ``ramp`` steps) instead of ``noise`` and ``quantize``; ``{}`` takes every
+        default. ``None``: no channel (chapter 10).
     init_from : str or None
         Start from the weights of a shipped model (by name) or of a run folder instead
         of a fresh initialisation (same variant and options); the optimizer starts
@@ -184,6 +190,7 @@ class Config:
     keep_checkpoints: int = 3
     init_from: str | None = None
     clipnorm: float | None = None
+    channel: dict | None = None
 
     def __post_init__(self):
         self.validate()
@@ -215,6 +222,8 @@ class Config:
         if self.clipnorm is not None and not (self.clipnorm > 0 and math.isfinite(self.clipnorm)):
             raise ValueError(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")
         _models.resolve_precision(self.precision)  # raises for a bad name
+        if self.channel is not None:
+            self.channel = _channel.ChannelSpec.from_dict(self.channel).to_dict()
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -300,7 +309,7 @@ def _per_example_mse(a, b):
 
 
 def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
-                   training=True, global_batch_size=None):
+                   training=True, global_batch_size=None, channel=None, step=0):
     """Run the three networks on one batch and return the two loss terms and the total.
 
     Call it *inside* a ``tf.GradientTape`` to get gradients (see :func:`gradients`).
@@ -317,6 +326,12 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
     global_batch_size : int, optional
         Under a ``tf.distribute`` strategy, the batch size over all replicas (each
         replica's loss is divided by it so that the summed gradient is the mean).
+    channel : stegutils.channel.ChannelSpec or dict, optional
+        Send the containers through this simulated channel (in place of ``noise`` and
+        ``quantize``); the secret term compares the revealed image with the secret
+        cropped as the container was (:func:`stegutils.channel.simulate`).
+    step : int or scalar tensor, optional
+        The training step, for the channel's curriculum.
 
     Returns
     -------
@@ -325,12 +340,19 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
     Introduced in chapter 4 (Loss and gradient flow).
     """
     container = net.hide_raw(secret, cover, training=training)
-    distorted = distort_container(container, noise=noise, quantize=quantize, seed=seed)
+    target = secret
+    if channel is not None:
+        spec = _channel.ChannelSpec.from_dict(channel)
+        channel_seed = tf.zeros([2], tf.int64) if seed is None else seed
+        distorted, target = _channel.simulate(container, secret, spec, step=step,
+                                              seed=channel_seed)
+    else:
+        distorted = distort_container(container, noise=noise, quantize=quantize, seed=seed)
     revealed = tf.cast(net.revealing(distorted, training=training), tf.float32)
     batch = global_batch_size or tf.shape(secret)[0]
     cover_loss = tf.nn.compute_average_loss(_per_example_mse(cover, container),
                                             global_batch_size=batch)
-    secret_loss = tf.nn.compute_average_loss(_per_example_mse(secret, revealed),
+    secret_loss = tf.nn.compute_average_loss(_per_example_mse(target, revealed),
                                              global_batch_size=batch)
     total = cover_loss + beta * secret_loss
     # A variant may add a term of its own design (the invertible variant's loss on the
@@ -343,7 +365,7 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
 
 
 def gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
-              global_batch_size=None, loss_scale=None):
+              global_batch_size=None, loss_scale=None, channel=None, step=0):
     """Gradients of the total loss for every trainable variable, by automatic
     differentiation.
 
@@ -364,7 +386,8 @@ def gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
     with tf.GradientTape() as tape:
         losses = compute_losses(net, secret, cover, beta=beta, noise=noise,
                                 quantize=quantize, seed=seed,
-                                global_batch_size=global_batch_size)
+                                global_batch_size=global_batch_size,
+                                channel=channel, step=step)
         scaled = loss_scale(losses.total) if loss_scale else losses.total
     grads = tape.gradient(scaled, net.trainable_variables)
     return losses, grads
@@ -380,6 +403,10 @@ def _psnr_from_mse(mse):
     # Mean squared error on [0, 1] images -> decibels; for the progress bar only
     # (stegutils.metrics holds the real, per-image PSNR).
     return 10.0 * math.log10(1.0 / max(float(mse), 1e-12))
+
+
+#: The JPEG quality a run with a channel is validated at (real encoder, 4:2:0).
+VALIDATION_JPEG_QUALITY = 75
 
 
 class Trainer:
@@ -685,13 +712,18 @@ class Trainer:
         extra = {}
         if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer):
             extra["loss_scale"] = optimizer.scale_loss
+        if config.channel is not None:
+            # Only a run with a channel passes these, so that a hand-written gradient
+            # function (stegutils.backprop) keeps its signature.
+            extra["channel"] = _channel.ChannelSpec.from_dict(config.channel)
 
         def replica_step(secret, cover, step):
             seed = tf.stack([tf.cast(config.seed, tf.int64), step])
+            options = dict(extra, step=step) if "channel" in extra else extra
             losses, grads = gradient_fn(
                 net, secret, cover, beta=config.beta, noise=config.noise,
                 quantize=config.quantize, seed=seed, global_batch_size=config.batch_size,
-                **extra)
+                **options)
             optimizer.apply_gradients(zip(grads, net.trainable_variables))
             return losses.total, losses.cover, losses.secret
 
@@ -726,11 +758,21 @@ class Trainer:
         revealed = self.net.reveal(containers)
         cover_mse = float(np.mean((containers - covers) ** 2))
         secret_mse = float(np.mean((revealed - secrets) ** 2))
-        return {
+        result = {
             "val_loss": cover_mse + self.config.beta * secret_mse,
             "val_cover_psnr": _psnr_from_mse(cover_mse),
             "val_secret_psnr": _psnr_from_mse(secret_mse),
         }
+        if self.config.channel is not None:
+            # A run trained for the channel is chosen on what it is for: the secret
+            # after a real JPEG (Pillow, quality 75, 4:2:0) counts as much as the clean one.
+            from stegutils import attacks as _attacks  # attacks imports this module
+
+            received = _attacks.jpeg(containers, VALIDATION_JPEG_QUALITY)
+            jpeg_mse = float(np.mean((self.net.reveal(received) - secrets) ** 2))
+            result["val_jpeg_secret_psnr"] = _psnr_from_mse(jpeg_mse)
+            result["val_loss"] = cover_mse + self.config.beta * (secret_mse + jpeg_mse) / 2
+        return result
 
     def fit(self, steps: int | None = None, *, progress: bool = True,
             callback=None) -> list[dict]:
@@ -967,10 +1009,13 @@ def _plain_optimizer(optimizer):
 
 
 class _StopRequest:
-    """Turns the first Ctrl-C during training into a request to stop after the step.
+    """Turns the first Ctrl-C (or SIGTERM) during training into a request to stop after
+    the step.
 
-    The second Ctrl-C interrupts at once (KeyboardInterrupt), as without it. Outside
-    the main thread (where Python cannot handle signals) it does nothing.
+    The second Ctrl-C interrupts at once (KeyboardInterrupt), as without it; a second
+    SIGTERM terminates as SIGTERM does. A background job (where Ctrl-C is ignored) is
+    stopped cleanly by ``kill PID``. Outside the main thread (where Python cannot
+    handle signals) it does nothing.
     """
 
     def __init__(self):
@@ -981,27 +1026,37 @@ class _StopRequest:
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        previous = signal.getsignal(signal.SIGINT)
-        if previous in (signal.SIG_IGN, None):
-            yield self
-            return
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(signum)
+            if signum == signal.SIGINT and current in (signal.SIG_IGN, None):
+                continue
+            if signum == signal.SIGTERM and current is not signal.SIG_DFL:
+                continue  # someone else handles (or ignores) SIGTERM: leave it to them
+            previous[signum] = current
 
         def handler(signum, frame):
             if self.requested:
-                signal.signal(signal.SIGINT, previous)
-                if callable(previous):
-                    previous(signum, frame)
+                signal.signal(signum, previous[signum])
+                if signum == signal.SIGTERM:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    return
+                if callable(previous[signum]):
+                    previous[signum](signum, frame)
                 raise KeyboardInterrupt
             self.requested = True
-            print("\nCtrl-C: stopping after this step and saving a checkpoint "
-                  "(Ctrl-C again to stop at once, keeping the last checkpoint)",
+            what = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+            print(f"\n{what}: stopping after this step and saving a checkpoint "
+                  f"({what} again to stop at once, keeping the last checkpoint)",
                   file=sys.stderr, flush=True)
 
-        signal.signal(signal.SIGINT, handler)
+        for signum in previous:
+            signal.signal(signum, handler)
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
 
 def _latest_number(manager):

@@ -118,7 +118,7 @@ _SCRIPT = textwrap.dedent(
     def die():
         os.kill(os.getpid(), signal.SIGKILL)
 
-    if mode.startswith("sigint:"):
+    if mode.startswith(("sigint:", "sigterm:")):
         # Ctrl-C arrives while the compiled step runs: the signal is sent from inside
         # the graph, the moment the step's update is under way.
         import tensorflow as tf
@@ -127,7 +127,8 @@ _SCRIPT = textwrap.dedent(
         def gradient_fn(net, secret, cover, **kwargs):
             def maybe_interrupt(step):
                 if int(step) == at:
-                    os.kill(os.getpid(), signal.SIGINT)
+                    os.kill(os.getpid(), signal.SIGINT if mode.startswith("sigint")
+                            else signal.SIGTERM)
                 return step
             marker = tf.py_function(maybe_interrupt, [kwargs["seed"][1]], tf.int64)
             with tf.control_dependencies([marker]):
@@ -205,6 +206,20 @@ def test_ctrl_c_saves_a_consistent_checkpoint_and_resume_is_exact(photo_folder, 
     assert status == 0, err
     _assert_same_weights(run_dir, reference)
     assert _history_steps(run_dir) == [2, 4, 6, 8, 10, 12]
+
+
+def test_sigterm_stops_like_ctrl_c_and_resume_is_exact(photo_folder, reference, tmp_path,
+                                                       capsys):
+    # `kill PID` is how a background run (which ignores Ctrl-C) is stopped.
+    run_dir = tmp_path / "run"
+    status, out, err = _finish(_start(tmp_path, run_dir, "sigterm:5", data=str(photo_folder)))
+    assert status == 0, err[-2000:]
+    assert json.loads(out.splitlines()[-1])["interrupted"] is True
+    assert "SIGTERM: stopping after this step" in err
+    assert _checkpoint_state(run_dir, 6) == (6, 6)
+    status, err = _resume(capsys, run_dir)
+    assert status == 0, err
+    _assert_same_weights(run_dir, reference)
 
 
 # --------------------------------------------------- 2. a damaged checkpoint index file

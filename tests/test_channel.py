@@ -1,0 +1,258 @@
+"""The differentiable channel: JPEG against Pillow's encoder, gradients, the curriculum,
+training through it, and the robust variant's shift equivariance."""
+
+import io
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from scipy import fft
+
+from conftest import smooth_photos
+from stegutils import attacks, channel, metrics, models, train
+
+
+def _photos(count=4, height=48, width=64, seed=0):
+    """Smooth colour images with some fine texture (JPEG has something to remove)."""
+    rng = np.random.default_rng(seed)
+    images = np.stack(smooth_photos(count, height=height, width=width, seed=seed))
+    images = np.clip(images + rng.normal(0, 0.03, images.shape), 0, 1).astype(np.float32)
+    return np.round(images * 255) / 255
+
+
+def _pillow_tables(quality, subsampling=2):
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(
+        buffer, format="JPEG", quality=quality, subsampling=subsampling)
+    with Image.open(io.BytesIO(buffer.getvalue())) as image:
+        return {k: np.asarray(v, np.float32) for k, v in image.quantization.items()}
+
+
+# --------------------------------------------------------------------------- the pieces
+
+
+def test_quantization_table_is_the_standard_table_at_50_and_ones_at_100():
+    np.testing.assert_array_equal(channel.quantization_table(50), channel.LUMINANCE_TABLE)
+    np.testing.assert_array_equal(channel.quantization_table(50, chroma=True),
+                                  channel.CHROMINANCE_TABLE)
+    np.testing.assert_array_equal(channel.quantization_table(100), np.ones((8, 8)))
+
+
+@pytest.mark.parametrize("quality", [10, 50, 75, 90, 95])
+def test_quantization_tables_are_the_ones_pillow_writes_into_the_file(quality):
+    written = _pillow_tables(quality)
+    # Pillow lists the tables in the file's (zigzag) order; compare as sorted values
+    # and as sums, which do not depend on the order, and the DC entry, which is first.
+    for index, chroma in ((0, False), (1, True)):
+        ours = channel.quantization_table(quality, chroma=chroma).numpy()
+        np.testing.assert_array_equal(np.sort(ours.ravel()), np.sort(written[index]))
+        assert ours[0, 0] == written[index][0]
+
+
+def test_a_batch_of_qualities_gives_one_table_per_image():
+    tables = channel.quantization_table(tf.constant([30.0, 75.0]))
+    assert tables.shape == (2, 8, 8)
+    np.testing.assert_array_equal(tables[1], channel.quantization_table(75))
+
+
+def test_dct_matrix_is_orthonormal_and_is_the_standard_2d_dct():
+    dct = channel.dct_matrix(8).numpy()
+    np.testing.assert_allclose(dct @ dct.T, np.eye(8), atol=1e-6)
+    block = np.random.default_rng(0).normal(size=(8, 8)).astype(np.float32)
+    np.testing.assert_allclose(dct @ block @ dct.T, fft.dctn(block, norm="ortho"), atol=1e-5)
+
+
+def test_ycbcr_round_trip_and_grey_has_no_colour():
+    pixels = tf.constant(np.random.default_rng(1).uniform(0, 255, (2, 5, 5, 3)), tf.float32)
+    back = channel.ycbcr_to_rgb(channel.rgb_to_ycbcr(pixels))
+    np.testing.assert_allclose(back, pixels, atol=1e-3)
+    grey = channel.rgb_to_ycbcr(tf.fill([1, 2, 2, 3], 100.0)).numpy()
+    np.testing.assert_allclose(grey[..., 0], 100.0, atol=1e-4)
+    np.testing.assert_allclose(grey[..., 1:], 128.0, atol=1e-4)
+
+
+def test_cubic_rounding_is_close_to_rounding_with_the_cubic_gradient():
+    x = tf.Variable(np.linspace(-3, 3, 61, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        y = channel.round_cubic(x)
+    gradient = tape.gradient(y, x).numpy()
+    rounded = np.round(x.numpy())
+    assert np.max(np.abs(y.numpy() - rounded)) <= 0.125 + 1e-6
+    np.testing.assert_allclose(gradient, 3 * (x.numpy() - rounded) ** 2, atol=1e-5)
+    with tf.GradientTape() as tape:
+        z = channel.round_straight_through(x)
+    np.testing.assert_array_equal(z.numpy(), rounded)
+    np.testing.assert_array_equal(tape.gradient(z, x).numpy(), np.ones(61))
+
+
+# ------------------------------------------------------------------- against the encoder
+
+
+@pytest.mark.parametrize("subsampling", [True, False])
+@pytest.mark.parametrize("quality", [50, 75, 95])
+def test_differentiable_jpeg_is_close_to_pillows_real_encoding(quality, subsampling):
+    images = _photos(4, height=40, width=56)  # not multiples of 16: the padding counts
+    real = attacks.jpeg(images, quality, chroma_subsampling=subsampling)
+    for rounding in ("straight-through", "cubic"):
+        ours = channel.differentiable_jpeg(images, quality, chroma_subsampling=subsampling,
+                                           rounding=rounding).numpy()
+        assert ours.shape == images.shape
+        np.testing.assert_array_equal(np.round(ours * 255), ours * 255)  # 8-bit output
+        to_real = metrics.psnr(real, ours).mean()
+        # Far closer to the real encoder's output than either is to the input (the
+        # JPEG's own loss), and within about 1.5 grey levels RMS of it.
+        assert to_real > 40.0, (quality, subsampling, rounding, to_real)
+        assert to_real > metrics.psnr(real, images).mean() + 3.0
+
+
+def test_4_2_0_loses_colour_detail_that_4_4_4_keeps():
+    rng = np.random.default_rng(2)
+    checker = np.indices((32, 32)).sum(axis=0) % 2  # colour that alternates every pixel
+    images = np.full((1, 32, 32, 3), 0.5, np.float32)
+    images[0, ..., 0] = 0.3 + 0.4 * checker
+    images[0, ..., 2] = 0.7 - 0.4 * checker
+    images += rng.normal(0, 0.001, images.shape).astype(np.float32)
+    full = channel.differentiable_jpeg(images, 95, chroma_subsampling=False).numpy()
+    half = channel.differentiable_jpeg(images, 95, chroma_subsampling=True).numpy()
+    assert metrics.psnr(images, full).mean() > metrics.psnr(images, half).mean() + 6
+
+
+def test_lower_quality_removes_more_and_per_image_qualities_match_single_calls():
+    images = _photos(2)
+    errors = [float(np.abs(channel.differentiable_jpeg(images, q).numpy() - images).mean())
+              for q in (95, 75, 30)]
+    assert errors[0] < errors[1] < errors[2]
+    both = channel.differentiable_jpeg(images, tf.constant([30.0, 95.0])).numpy()
+    np.testing.assert_array_equal(both[0], channel.differentiable_jpeg(images[:1], 30).numpy()[0])
+    np.testing.assert_array_equal(both[1], channel.differentiable_jpeg(images[1:], 95).numpy()[0])
+
+
+@pytest.mark.parametrize("rounding", ["straight-through", "cubic"])
+def test_gradients_through_the_jpeg_exist_are_finite_and_reach_every_pixel(rounding):
+    images = tf.Variable(_photos(2, height=32, width=32))
+    with tf.GradientTape() as tape:
+        out = channel.differentiable_jpeg(images, tf.constant([50.0, 90.0]), rounding=rounding)
+        loss = tf.reduce_sum(out * tf.random.stateless_normal(tf.shape(out), [1, 2]))
+    gradient = tape.gradient(loss, images).numpy()
+    assert np.all(np.isfinite(gradient))
+    assert np.count_nonzero(gradient) > 0.9 * gradient.size
+
+
+def test_bad_arguments_are_one_line_errors():
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        channel.differentiable_jpeg(_photos(1), 75, rounding="floor")
+    with pytest.raises(ValueError, match="expected images of shape"):
+        channel.differentiable_jpeg(np.zeros((8, 8, 3), np.float32), 75)
+
+
+# ---------------------------------------------------------------------------- curriculum
+
+
+def test_channel_spec_validates_and_round_trips():
+    spec = channel.ChannelSpec(jpeg_quality=(40, 90), ramp=10)
+    assert channel.ChannelSpec.from_dict(spec.to_dict()) == spec
+    for bad, message in [({"jpeg_quality": (90, 40)}, "jpeg_quality"),
+                         ({"clean": 1.5}, "clean must be"),
+                         ({"crop": -1}, "crop must be"),
+                         ({"weights": (0, 0, 0)}, "weights must be"),
+                         ({"rounding": "x"}, "rounding must be")]:
+        with pytest.raises(ValueError, match=message):
+            channel.ChannelSpec(**bad)
+    with pytest.raises(ValueError, match=r"unknown channel field\(s\) \['jpg'\]"):
+        channel.ChannelSpec.from_dict({"jpg": 1})
+
+
+def test_strength_rises_to_one_over_the_ramp():
+    assert [float(channel.strength(s, 10)) for s in (0, 5, 10, 50)] == [0.0, 0.5, 1.0, 1.0]
+    assert float(channel.strength(0, 0)) == 1.0
+
+
+def test_at_strength_zero_the_channel_only_crops_and_rounds_and_secrets_match():
+    images = tf.constant(_photos(4, height=32, width=32))
+    spec = channel.ChannelSpec(ramp=100, crop=5)
+    out, target = channel.simulate(images + 0.001, images, spec, step=0, seed=[3, 4])
+    assert out.shape == target.shape == (4, 27, 27, 3)
+    # The container is the secret here, so the crop must match pixel for pixel.
+    np.testing.assert_allclose(out.numpy(), target.numpy(), atol=0.5 / 255 + 0.0011)
+    again, _ = channel.simulate(images + 0.001, images, spec, step=0, seed=[3, 4])
+    np.testing.assert_array_equal(out.numpy(), again.numpy())
+
+
+def test_at_full_strength_most_pairs_are_attacked_and_the_seed_decides():
+    images = tf.constant(_photos(16, height=32, width=32))
+    spec = channel.ChannelSpec(ramp=10, clean=0.0, crop=0)
+    out, _ = channel.simulate(images, images, spec, step=10, seed=[1, 7])
+    changed = np.abs(out.numpy() - images.numpy()).reshape(16, -1).max(axis=1) > 1.5 / 255
+    assert changed.sum() >= 12
+    other, _ = channel.simulate(images, images, spec, step=10, seed=[2, 7])
+    assert not np.array_equal(out.numpy(), other.numpy())
+
+
+# ---------------------------------------------------------------------- training with it
+
+
+def test_config_channel_is_validated_and_stored_with_defaults():
+    config = train.Config(channel={"ramp": 5})
+    assert config.channel["ramp"] == 5 and config.channel["crop"] == 8
+    assert train.Config.from_dict(config.to_dict()).channel == config.channel
+    with pytest.raises(ValueError, match="unknown channel field"):
+        train.Config(channel={"ramps": 5})
+
+
+TINY_ROBUST = {"width": 8, "prep_depth": 1, "hide_depth": 1, "hide_width": 8,
+               "reveal_width": 8, "dilations": [1, 2, 1]}
+
+
+def test_a_run_trains_through_the_channel_and_is_chosen_after_a_real_jpeg(tmp_path):
+    photos = smooth_photos(6, height=40, width=40, seed=5)
+    config = train.Config(variant="robust", variant_options=TINY_ROBUST, size=24,
+                          batch_size=4, steps=4, seed=1, precision="float32",
+                          channel={"ramp": 2, "crop": 4}, log_every=2, eval_every=2,
+                          checkpoint_every=2, val_photos=2)
+    trainer = train.Trainer(config, tmp_path / "run", train_images=photos[:4],
+                            val_images=photos[4:])
+    trainer.fit(progress=False)
+    history = trainer.history()
+    assert [r["step"] for r in history] == [2, 4]
+    assert all(np.isfinite(r["loss"]) for r in history)
+    assert "val_jpeg_secret_psnr" in history[-1]
+    # The same steps again give the same weights: the channel's draws are seeded by step.
+    again = train.Trainer(config, tmp_path / "again", train_images=photos[:4],
+                          val_images=photos[4:])
+    again.fit(progress=False)
+    for a, b in zip(trainer.net.get_weights(), again.net.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compute_losses_with_a_channel_compares_the_cropped_secret():
+    net = models.build("robust", seed=0, **TINY_ROBUST)
+    secret = tf.constant(_photos(2, height=24, width=24, seed=1))
+    cover = tf.constant(_photos(2, height=24, width=24, seed=2))
+    losses = train.compute_losses(net, secret, cover, beta=1.0,
+                                  channel=channel.ChannelSpec(crop=4), step=0,
+                                  seed=tf.constant([0, 0], tf.int64))
+    assert np.isfinite(float(losses.total)) and float(losses.secret) > 0
+
+
+# -------------------------------------------------------------------- the robust variant
+
+
+def test_the_robust_reveal_network_commutes_with_a_crop_at_any_offset():
+    net = models.build("robust", seed=0)
+    container = _photos(1, height=64, width=64, seed=3)
+    revealed = net.reveal(container)
+    margin = models.receptive_field(net)["reveal"] // 2 + 1
+    for offset in range(1, 8):
+        crop = attacks.crop(container, 48, offset=(offset, offset))
+        shifted = net.reveal(crop)
+        expected = revealed[:, offset:offset + 48, offset:offset + 48]
+        inner = slice(margin, 48 - margin)
+        np.testing.assert_allclose(shifted[:, inner, inner], expected[:, inner, inner],
+                                   atol=1e-5)
+
+
+def test_the_robust_variant_counts_its_dilated_field():
+    net = models.build("robust", seed=0)
+    # Seven dilated 3x3 layers (1, 2, 4, 8, 4, 2, 1) and the output 3x3: 1 + 2 * 23.
+    assert models.receptive_field(net)["reveal"] == 1 + 2 * (1 + 2 + 4 + 8 + 4 + 2 + 1 + 1)

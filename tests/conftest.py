@@ -92,14 +92,6 @@ def _build_book(tmp_path_factory, *, fast, env_changes=None):
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    """The book built once per session in fast mode (with BSDS500 where
-    ``STEGUTILS_DATA`` points to it): (exit status, HTML folder, log). The build test
-    and the browser test share it."""
-    return _build_book(tmp_path_factory, fast=True)
-
-
-@pytest.fixture(scope="session")
 def built_book_full(tmp_path_factory):
     """The book as a reader without the data set builds it: full mode, no
     ``STEGUTILS_DATA`` and an empty cache, so every chapter falls back to the built-in
@@ -107,3 +99,12 @@ def built_book_full(tmp_path_factory):
     cache = tmp_path_factory.mktemp("empty-cache")
     return _build_book(tmp_path_factory, fast=False,
                        env_changes={"STEGUTILS_DATA": None, "STEGUTILS_CACHE": str(cache)})
+
+
+@pytest.fixture(scope="session")
+def built_book(built_book_full):
+    """The book's one build per test session, shared by the build, link and browser
+    tests: the reader's build (:func:`built_book_full`). Fast mode, with BSDS500 where
+    ``STEGUTILS_DATA`` points to it, is built by the student edition's test
+    (tests/test_student.py), so each mode runs every chapter once."""
+    return built_book_full

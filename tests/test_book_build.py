@@ -1,4 +1,5 @@
-"""The book builds in fast mode, cleanly, and its pages load nothing from outside.
+"""The book builds as a reader builds it (full mode, the built-in photos), cleanly, every
+cell runs, and its pages load nothing from outside.
 
 The build goes into a temporary folder (``jupyter-book build --path-output``), with its
 own execution cache, so it neither reads nor disturbs the ``_build`` of ``make book``.
@@ -17,7 +18,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+# The full build executes every chapter for real: about ten minutes on two cores, more
+# than the suite's per-test limit; whichever test comes first pays for it.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 # Sphinx warnings look like "path:line: WARNING: message [type]" or "WARNING: message";
 # other tools' log lines ("[IPKernelApp] WARNING | ...") are not Sphinx warnings.
@@ -61,7 +64,7 @@ def _tail(log, lines=60):
     return "\n".join(log.splitlines()[-lines:])
 
 
-def test_book_builds_in_fast_mode(built_book):
+def test_book_builds(built_book):
     returncode, html, log = built_book
     assert returncode == 0, f"jupyter-book build failed (status {returncode}):\n{_tail(log)}"
     assert (html / "book" / "intro.html").is_file(), f"no book/intro.html in {html}"
@@ -76,7 +79,7 @@ def test_book_build_has_no_missing_references(built_book):
 
 def test_book_build_has_no_warnings(built_book):
     # Covers what the reference check does not: a notebook that fails to execute in
-    # fast mode, a malformed directive, a bad _toc.yml entry.
+    # the book, a malformed directive, a bad _toc.yml entry.
     _, _, log = built_book
     warnings = _warnings(log)
     details = []
@@ -223,17 +226,6 @@ def _check_build():
     return module
 
 
-def test_fast_build_passes_the_failed_cell_check(built_book):
-    _, html, log = built_book
-    assert _check_build().problems(html, log) == []
-
-
-# The full build executes every chapter for real: about ten minutes on two cores, more
-# than the suite's per-test limit, which its first test also pays for.
-FULL_BUILD_TIMEOUT = pytest.mark.timeout(2400)
-
-
-@FULL_BUILD_TIMEOUT
 def test_full_book_builds_with_the_builtin_photos_and_every_cell_runs(built_book_full):
     # What a reader without BSDS500 gets from `make book`: no failed notebook, no error
     # output outside cells tagged raises-exception (chapter 6 once failed here only).
@@ -246,7 +238,6 @@ def test_full_book_builds_with_the_builtin_photos_and_every_cell_runs(built_book
     assert "builtin" in data_page or "built-in" in data_page
 
 
-@FULL_BUILD_TIMEOUT
 def test_full_book_build_has_no_warnings(built_book_full):
     _, _, log = built_book_full
     warnings = _warnings(log)

@@ -1,7 +1,7 @@
 """The built chapters work in a real browser, offline.
 
 Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium)
-opens the book's landing page and every chapter of the fast-mode build, served over
+opens the book's landing page and every chapter of the full-mode build, served over
 HTTP from the build folder. On each page: no console errors, no request to anything
 outside the book, the math typeset by MathJax (``mjx-container`` elements), and every
 image loaded (``naturalWidth > 0``), with at least one image on each chapter.
@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the first test pays for the build
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",

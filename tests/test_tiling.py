@@ -14,6 +14,8 @@ VARIANTS = {
     "fast": {"width": 16, "prep_depth": 1, "hide_depth": 2, "reveal_depth": 3,
              "reveal_width": 16},
     "invertible": None,
+    "robust": {"width": 8, "prep_depth": 1, "hide_depth": 2, "hide_width": 8,
+               "reveal_width": 8, "dilations": [1, 4, 2]},
 }
 
 

@@ -1,0 +1,289 @@
+"""Surviving the channel, measured (chapter 10): the real encoder, resizing, crops, noise.
+
+    python benchmarks/channel.py [--models robust fast seed ...] [--count 100] [--quick]
+
+For each model (shipped names or run folders; missing ones are skipped with a note), on
+held-out pairs of 64 px crops of the BSDS500 *test* photos (the models train on BSDS500
+train) and, as a second collection, of the built-in photos (never trained on):
+
+- the clean figures: cover and secret PSNR of 8-bit PNG containers;
+- the secret's PSNR after the **real** JPEG encoder (Pillow, 4:2:0 and 4:4:4 chroma,
+  qualities 50 to 95), after shrinking and enlarging back (factors 0.9 to 0.5), after
+  a crop at every offset 0-7 (the crop is 8 pixels smaller; the secret is cropped the
+  same way), after Gaussian noise, and after a crop followed by a JPEG;
+
+every figure with its 95% interval over pairs (Student's t), every difference (crop
+against no crop, a model against another) paired on the same pairs. Also how close the
+differentiable JPEG of :mod:`stegutils.channel` comes to the real encoder on the same
+photos. The issue's targets are printed as met or not, from the figures.
+
+Results go to ``benchmarks/results/channel.json`` (with the command, the machine and wall
+times); chapter 10 reads them. Needs BSDS500 (``STEGUTILS_DATA``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from stegutils import attacks, channel, data, metrics, models, pretrained, train  # noqa: E402
+from stegutils import verdicts  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "channel.json"
+
+JPEG_QUALITIES = [95, 90, 85, 80, 75, 70, 60, 50]
+RESIZE_FACTORS = [1.0, 0.9, 0.75, 0.5]
+CROP_OFFSETS = list(range(8))
+NOISE_LEVELS = [0, 2, 4, 8, 16]  # standard deviations in grey levels (of 255)
+DIFFERENTIABLE_QUALITIES = [50, 75, 95]
+
+#: The issue's targets (held-out BSDS500 test, 64 px, real encoder), and the first step.
+TARGETS = {
+    "jpeg75_secret": (24.0, 20.0),
+    "clean_cover": (32.0, 30.0),
+    "crop_within_db": 1.0,
+    "halved_secret": 22.0,
+    "clean_secret": 28.0,
+}
+
+
+def _log(message):
+    print(message, flush=True)
+
+
+def _interval(values):
+    estimate = verdicts.interval_of_values(values)
+    return {"mean": estimate.value, "low": estimate.low, "high": estimate.high}
+
+
+def _available(name):
+    return pathlib.Path(name).is_dir() or name in pretrained.list()
+
+
+def measure(net, secrets, covers):
+    """Every figure for one model on one set of pairs (per-pair values kept)."""
+    containers = net.hide(covers, secrets, quantize=True)
+    revealed = net.reveal(containers)
+    per_pair = {"cover": metrics.psnr(covers, containers),
+                "secret": metrics.psnr(secrets, revealed)}
+    entry = {"clean": {"cover_psnr": _interval(per_pair["cover"]),
+                       "secret_psnr": _interval(per_pair["secret"]),
+                       "cover_mpe": _interval(metrics.mean_pixel_error(covers, containers)),
+                       "secret_mpe": _interval(metrics.mean_pixel_error(secrets, revealed))}}
+
+    def secret_after(attacked, target=secrets):
+        return metrics.psnr(target, net.reveal(attacked))
+
+    curves = {}
+    for key, subsampling in (("jpeg", True), ("jpeg_444", False)):
+        curves[key] = {"values": JPEG_QUALITIES, "secret_psnr": []}
+        for quality in JPEG_QUALITIES:
+            values = secret_after(attacks.jpeg(containers, quality,
+                                               chroma_subsampling=subsampling))
+            per_pair[f"{key}{quality}"] = values
+            curves[key]["secret_psnr"].append(_interval(values))
+    curves["resize"] = {"values": RESIZE_FACTORS, "secret_psnr": []}
+    for factor in RESIZE_FACTORS:
+        values = secret_after(attacks.downscale(containers, factor))
+        per_pair[f"resize{factor}"] = values
+        curves["resize"]["secret_psnr"].append(_interval(values))
+    curves["noise"] = {"values_255": NOISE_LEVELS, "secret_psnr": []}
+    for level in NOISE_LEVELS:
+        values = secret_after(attacks.gaussian_noise(containers, level / 255, seed=0))
+        curves["noise"]["secret_psnr"].append(_interval(values))
+
+    size = secrets.shape[1] - 8
+    crops = {"size": size, "offsets": CROP_OFFSETS, "secret_psnr": [],
+             "minus_offset_0": [], "then_jpeg75": []}
+    base = None
+    for offset in CROP_OFFSETS:
+        where = (offset, offset)
+        cropped = attacks.crop(containers, size, offset=where)
+        target = attacks.crop(secrets, size, offset=where)
+        values = secret_after(cropped, target)
+        if base is None:
+            base = values
+        crops["secret_psnr"].append(_interval(values))
+        crops["minus_offset_0"].append(_interval(values - base) if offset else
+                                       {"mean": 0.0, "low": 0.0, "high": 0.0})
+        crops["then_jpeg75"].append(_interval(secret_after(attacks.jpeg(cropped, 75), target)))
+        per_pair[f"crop{offset}"] = values
+    curves["crop"] = crops
+    entry["attacks"] = curves
+    return entry, per_pair
+
+
+def differentiable_fidelity(images):
+    """PSNR of the differentiable JPEG's output against Pillow's, per quality."""
+    report = {}
+    for key, subsampling in (("4:2:0", True), ("4:4:4", False)):
+        report[key] = {}
+        for quality in DIFFERENTIABLE_QUALITIES:
+            real = attacks.jpeg(images, quality, chroma_subsampling=subsampling)
+            row = {"real_vs_original": _interval(metrics.psnr(images, real))}
+            for rounding in ("straight-through", "cubic"):
+                ours = channel.differentiable_jpeg(images, quality,
+                                                   chroma_subsampling=subsampling,
+                                                   rounding=rounding).numpy()
+                row[rounding] = _interval(metrics.psnr(real, ours))
+            report[key][str(quality)] = row
+    return report
+
+
+def targets_report(entry):
+    """The issue's targets, met or not, from one model's BSDS500 figures."""
+    clean = entry["clean"]
+    jpeg75 = entry["attacks"]["jpeg"]["secret_psnr"][JPEG_QUALITIES.index(75)]["mean"]
+    halved = entry["attacks"]["resize"]["secret_psnr"][RESIZE_FACTORS.index(0.5)]["mean"]
+    crop_drops = [-d["mean"] for d in entry["attacks"]["crop"]["minus_offset_0"][1:]]
+    goal, first = TARGETS["jpeg75_secret"]
+    cover_goal, cover_first = TARGETS["clean_cover"]
+    cover = clean["cover_psnr"]["mean"]
+    return {
+        "jpeg75_secret_psnr": jpeg75, "clean_cover_psnr": cover,
+        "jpeg75_target_met": jpeg75 >= goal and cover >= cover_goal,
+        "jpeg75_first_step_met": jpeg75 >= first and cover >= cover_first,
+        "largest_crop_drop_db": max(crop_drops),
+        "crop_target_met": max(crop_drops) <= TARGETS["crop_within_db"],
+        "halved_secret_psnr": halved,
+        "halved_target_met": halved >= TARGETS["halved_secret"],
+        "clean_secret_psnr": clean["secret_psnr"]["mean"],
+        "clean_secret_target_met": clean["secret_psnr"]["mean"] >= TARGETS["clean_secret"],
+    }
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["robust", "fast", "seed"],
+                        help="shipped model names or run folders; missing ones are skipped")
+    parser.add_argument("--count", type=int, default=100, help="test pairs (100)")
+    parser.add_argument("--size", type=int, default=64, help="side of the crops (64)")
+    parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
+    parser.add_argument("--builtin-count", type=int, default=40,
+                        help="pairs of the built-in photos, the second collection (40)")
+    parser.add_argument("--photos", choices=["test", "validation"], default="test",
+                        help="BSDS500 test (the held-out figures), or the validation photos "
+                        "a run held out of the training split (for choosing a checkpoint)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a few pairs, to check that the script runs (written to a "
+                        "temporary file, not the results)")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.count, args.builtin_count = 6, 4
+        if args.out == RESULTS:
+            args.out = pathlib.Path(tempfile.gettempdir()) / "channel-quick.json"
+    started = time.perf_counter()
+    names = [name for name in args.models if _available(name)]
+    for name in args.models:
+        if name not in names:
+            _log(f"note: no model {name!r} (shipped: {pretrained.list()}); skipping it")
+    if not names:
+        parser.error("none of the models named exists")
+
+    if args.photos == "test":
+        photos = data.photos("bsds500", "test")
+        source = "bsds500 test"
+    else:
+        # The trainer's own rule: the last photos of the training split, never trained on.
+        photos = data.photos("bsds500", "train")
+        count = min(train.Config().val_photos, len(photos) // 5)
+        photos = photos[-count:]
+        source = f"bsds500 train, the last {count} photos (validation)"
+    secrets, covers = data.heldout_pairs(photos, size=args.size, count=args.count,
+                                         seed=args.seed)
+    collections = {"bsds500": (secrets, covers)}
+    if args.photos == "test" and args.builtin_count:
+        builtin = data.photos("builtin", "test")
+        collections["builtin"] = data.heldout_pairs(builtin, size=args.size,
+                                                    count=args.builtin_count, seed=args.seed)
+    results = {
+        "command": "python benchmarks/channel.py " + " ".join(argv),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": models.machine_description(),
+        "data": {"bsds500": {"source": source, "photos": len(photos), "pairs": args.count,
+                             "size": args.size, "crop_seed": args.seed}},
+        "containers": "rounded to 8 bits (as a PNG stores them), then attacked",
+        "targets": TARGETS,
+        "skipped": [name for name in args.models if name not in names],
+        "models": {},
+    }
+    if "builtin" in collections:
+        results["data"]["builtin"] = {"source": "built-in photos, test side",
+                                      "pairs": args.builtin_count, "size": args.size,
+                                      "crop_seed": args.seed}
+    results["differentiable_jpeg"] = differentiable_fidelity(
+        np.concatenate([secrets, covers])[: max(8, min(64, 2 * args.count))])
+
+    per_pair_by_model = {}
+    for name in names:
+        net, card = pretrained.load(name)
+        key = card.get("name", str(name))
+        start = time.perf_counter()
+        entry = {"variant": card["variant"], "card_sha256": card.get("sha256"),
+                 "trained_steps": (card.get("training") or {}).get("step"),
+                 "collections": {}}
+        for collection, (s, c) in collections.items():
+            measured, per_pair = measure(net, s, c)
+            entry["collections"][collection] = measured
+            per_pair_by_model.setdefault(key, {})[collection] = per_pair
+        entry["targets"] = targets_report(entry["collections"]["bsds500"])
+        entry["seconds"] = round(time.perf_counter() - start, 1)
+        results["models"][key] = entry
+        bsds = entry["collections"]["bsds500"]
+        t = entry["targets"]
+        _log(f"{key}: clean cover {t['clean_cover_psnr']:.2f} dB, secret "
+             f"{t['clean_secret_psnr']:.2f} dB; real JPEG q75 4:2:0 secret "
+             f"{t['jpeg75_secret_psnr']:.2f} dB; halved {t['halved_secret_psnr']:.2f} dB; "
+             f"largest crop drop {t['largest_crop_drop_db']:.2f} dB")
+        _log("  JPEG 4:2:0 " + ", ".join(
+            f"q{q} {p['mean']:.1f}" for q, p in zip(JPEG_QUALITIES,
+                                                    bsds["attacks"]["jpeg"]["secret_psnr"])))
+        _log("  JPEG 4:4:4 " + ", ".join(
+            f"q{q} {p['mean']:.1f}" for q, p in zip(JPEG_QUALITIES,
+                                                    bsds["attacks"]["jpeg_444"]["secret_psnr"])))
+        _log("  crops " + ", ".join(
+            f"{o}: {p['mean']:.1f}" for o, p in zip(CROP_OFFSETS,
+                                                    bsds["attacks"]["crop"]["secret_psnr"])))
+        _log("  targets: JPEG q75 >= 24 dB with cover >= 32: "
+             f"{'met' if t['jpeg75_target_met'] else 'not met'} (first step 20 / 30: "
+             f"{'met' if t['jpeg75_first_step_met'] else 'not met'}); crops within 1 dB: "
+             f"{'met' if t['crop_target_met'] else 'not met'}; halved >= 22 dB: "
+             f"{'met' if t['halved_target_met'] else 'not met'}; clean secret >= 28 dB: "
+             f"{'met' if t['clean_secret_target_met'] else 'not met'}")
+        if "builtin" in entry["collections"]:
+            b = entry["collections"]["builtin"]
+            _log(f"  built-in photos: clean secret {b['clean']['secret_psnr']['mean']:.2f} dB,"
+                 f" JPEG q75 {b['attacks']['jpeg']['secret_psnr'][JPEG_QUALITIES.index(75)]['mean']:.2f} dB")
+
+    # Paired differences against the first model, on the same pairs.
+    first = next(iter(per_pair_by_model), None)
+    results["differences"] = {}
+    for key in per_pair_by_model:
+        if key == first:
+            continue
+        rows = {}
+        for measure_name in ("cover", "secret", "jpeg75", "jpeg_44475", "resize0.5", "crop1"):
+            a = per_pair_by_model[first]["bsds500"][measure_name]
+            b = per_pair_by_model[key]["bsds500"][measure_name]
+            rows[measure_name] = _interval(a - b)
+        results["differences"][f"{first} - {key}"] = rows
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    train.write_json_atomic(args.out, results)
+    _log(f"wrote {args.out} in {results['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """Surviving the channel, measured (chapter 10): the real encoder, resizing, crops, noise.
 
-    python benchmarks/channel.py [--models robust fast seed ...] [--count 100] [--quick]
+    python benchmarks/channel.py [--models robust fast seed ...] [--count 100]
+                                 [--update-cards] [--quick]
 
 For each model (shipped names or run folders; missing ones are skipped with a note), on
 held-out pairs of 64 px crops of the BSDS500 *test* photos (the models train on BSDS500
@@ -18,7 +19,8 @@ differentiable JPEG of :mod:`stegutils.channel` comes to the real encoder on the
 photos. The issue's targets are printed as met or not, from the figures.
 
 Results go to ``benchmarks/results/channel.json`` (with the command, the machine and wall
-times); chapter 10 reads them. Needs BSDS500 (``STEGUTILS_DATA``).
+times); chapter 10 reads them. ``--update-cards`` also writes each shipped model's
+figures after the channel into its model card (``channel``). Needs BSDS500 (``STEGUTILS_DATA``).
 """
 
 from __future__ import annotations
@@ -175,6 +177,8 @@ def main(argv=None):
     parser.add_argument("--photos", choices=["test", "validation"], default="test",
                         help="BSDS500 test (the held-out figures), or the validation photos "
                         "a run held out of the training split (for choosing a checkpoint)")
+    parser.add_argument("--update-cards", action="store_true",
+                        help="write each shipped model's channel figures into its card")
     parser.add_argument("--quick", action="store_true",
                         help="a few pairs, to check that the script runs (written to a "
                         "temporary file, not the results)")
@@ -242,6 +246,25 @@ def main(argv=None):
         entry["seconds"] = round(time.perf_counter() - start, 1)
         results["models"][key] = entry
         bsds = entry["collections"]["bsds500"]
+        if args.update_cards and not args.quick and args.photos == "test" \
+                and name in pretrained.list():
+            updated = pretrained.card(name)
+            attacked = bsds["attacks"]
+            updated["channel"] = {
+                "command": results["command"], "data": results["data"]["bsds500"],
+                "containers": results["containers"],
+                "clean": bsds["clean"],
+                "jpeg_420_secret_psnr": dict(zip(map(str, JPEG_QUALITIES),
+                                                 attacked["jpeg"]["secret_psnr"])),
+                "jpeg_444_secret_psnr": dict(zip(map(str, JPEG_QUALITIES),
+                                                 attacked["jpeg_444"]["secret_psnr"])),
+                "resize_secret_psnr": dict(zip(map(str, RESIZE_FACTORS),
+                                               attacked["resize"]["secret_psnr"])),
+                "crop_secret_psnr": dict(zip(map(str, CROP_OFFSETS),
+                                             attacked["crop"]["secret_psnr"])),
+                "targets": entry["targets"],
+            }
+            train.write_json_atomic(pretrained.WEIGHTS_DIR / f"{name}.json", updated)
         t = entry["targets"]
         _log(f"{key}: clean cover {t['clean_cover_psnr']:.2f} dB, secret "
              f"{t['clean_secret_psnr']:.2f} dB; real JPEG q75 4:2:0 secret "

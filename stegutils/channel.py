@@ -74,16 +74,18 @@ CHROMINANCE_TABLE = np.array([
 
 
 def _quality_scale(quality):
-    # libjpeg's jpeg_quality_scaling: 5000 / q below 50, 200 - 2 q from 50 on (percent).
+    # libjpeg's jpeg_quality_scaling: 5000 / q below 50 (in integer arithmetic, so
+    # floored), 200 - 2 q from 50 on (percent).
     quality = tf.clip_by_value(tf.cast(quality, tf.float32), 1.0, 100.0)
-    return tf.where(quality < 50.0, 5000.0 / quality, 200.0 - 2.0 * quality)
+    return tf.where(quality < 50.0, tf.floor(5000.0 / quality), 200.0 - 2.0 * quality)
 
 
 def quantization_table(quality, *, chroma=False):
     """The quantisation table a JPEG encoder uses at ``quality``, as libjpeg computes it.
 
-    Each entry of the standard table is scaled by ``5000 / q`` percent below quality 50
-    and by ``200 - 2 q`` percent from 50 on, rounded, and kept in ``[1, 255]`` (baseline
+    Each entry of the standard table is scaled by ``5000 // q`` percent below quality 50
+    (integer division) and by ``200 - 2 q`` percent from 50 on, rounded, and kept in
+    ``[1, 255]`` (baseline
     JPEG): quality 50 is the standard table itself, 100 is all ones.
 
     Parameters

@@ -25,27 +25,41 @@ share with the widget:
 
 Every number the playground prints is computed from the 8-bit images it shows (and lets
 you download), so the numbers stay honest whatever precision the model computes in.
+
+TensorFlow is imported through :mod:`stegutils.quiet`, so that its start-up lines (and
+the CUDA probe of a machine without a GPU) never reach a cell's output, and its
+warnings about retracing a model for a new picture size stay out of the playground.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
+import datetime
 import html
 import importlib
 import inspect
 import io
+import json
+import logging
 import pathlib
 import time
 
 import numpy as np
-import tensorflow as tf
 from PIL import Image as _PILImage
 
-from stegutils import data as _data
-from stegutils import metrics as _metrics
-from stegutils import plot as _plot
-from stegutils import pretrained as _pretrained
+# Before anything imports TensorFlow, and even after: the quiet import also creates the
+# devices with standard error silenced (the CUDA probe is what prints on a CPU machine).
+from stegutils.quiet import import_tensorflow as _import_tensorflow
+
+tf = _import_tensorflow()
+
+from stegutils import data as _data  # noqa: E402
+from stegutils import metrics as _metrics  # noqa: E402
+from stegutils import plot as _plot  # noqa: E402
+from stegutils import pretrained as _pretrained  # noqa: E402
+from stegutils import train as _train  # noqa: E402
 
 __all__ = [
     "WORKING_SIZE",
@@ -61,6 +75,8 @@ __all__ = [
     "device_name",
     "describe_device",
     "png_bytes",
+    "ROBUST_MODEL",
+    "FLOOR_MARGIN_DB",
 ]
 
 #: The longer side, in pixels, that the playground brings larger images down to: the
@@ -75,6 +91,14 @@ ATTACKS = {
     "noise": ("Gaussian noise", "standard deviation in 0-255 levels", 4.0),
     "resize": ("resize down and back", "scale of the smaller copy (0-1]", 0.5),
 }
+
+#: The model trained through a channel (JPEG, resizing, noise, crops) that the playground
+#: points to when an attack has wiped the secret; shipped or not, the text says which.
+ROBUST_MODEL = "robust"
+
+#: A revealed secret whose PSNR is less than this many dB above the floor (what the
+#: reveal network returns from the cover alone, nothing hidden) is said to be gone.
+FLOOR_MARGIN_DB = 2.0
 
 _DEFAULT_COVER = "china"
 _DEFAULT_SECRET = "flower"
@@ -232,12 +256,13 @@ def _library_attack(kind):
         return None
     if keyword not in parameters:
         return None
-    return function, keyword, "seed" in parameters
+    return function, keyword, parameters
 
 
-def _jpeg(image, quality):
+def _jpeg(image, quality, chroma_subsampling=True):
     buffer = io.BytesIO()
-    _PILImage.fromarray(_data.to_uint8(image)).save(buffer, format="JPEG", quality=int(quality))
+    _PILImage.fromarray(_data.to_uint8(image)).save(buffer, format="JPEG", quality=int(quality),
+                                                    subsampling=2 if chroma_subsampling else 0)
     buffer.seek(0)
     with _PILImage.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.float32) / np.float32(255.0)
@@ -268,7 +293,8 @@ def _check_strength(attack, strength):
         raise ValueError(f"the resize scale must be in (0, 1], got {strength}")
 
 
-def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 0):
+def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 0,
+                 chroma_subsampling: bool = True):
     """Do to a container what a channel might, and round the result to 8 bits.
 
     Uses :mod:`stegutils.attacks` (``jpeg``, ``gaussian_noise``, ``downscale``) where it
@@ -285,6 +311,10 @@ def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 
         of the smaller copy for resizing, in ``(0, 1]``. Default: :data:`ATTACKS`'.
     seed : int, optional
         Seed of the noise, so that the same settings give the same image.
+    chroma_subsampling : bool, optional
+        JPEG only: True (default, Pillow's and most sites' choice) stores the two colour
+        channels at half resolution (4:2:0), at every quality; False keeps them whole
+        (4:4:4).
 
     Returns
     -------
@@ -310,14 +340,22 @@ def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 
     if attack == "jpeg":
         value = int(round(strength))
     found = _library_attack(attack)
+    extra = {}
     if found is not None:
-        function, keyword, takes_seed = found
-        extra = {"seed": seed} if takes_seed else {}
+        function, keyword, parameters = found
+        if "seed" in parameters:
+            extra["seed"] = seed
+        if attack == "jpeg":
+            if "chroma_subsampling" in parameters:
+                extra["chroma_subsampling"] = bool(chroma_subsampling)
+            elif not chroma_subsampling:
+                found = None  # a library JPEG that cannot keep the colour whole
+    if found is not None:
         attacked = np.asarray(function(image, **{keyword: value}, **extra), dtype=np.float32)
         if attacked.ndim == 4:
             attacked = attacked[0]
     elif attack == "jpeg":
-        attacked = _jpeg(image, value)
+        attacked = _jpeg(image, value, chroma_subsampling)
     elif attack == "noise":
         attacked = _gaussian_noise(image, value, seed)
     else:
@@ -325,12 +363,16 @@ def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 
     return _as_8bit(np.clip(attacked, 0.0, 1.0))
 
 
-def _attack_title(attack, strength):
+def _subsampling_text(chroma_subsampling):
+    return "4:2:0" if chroma_subsampling else "4:4:4"
+
+
+def _attack_title(attack, strength, chroma_subsampling=True):
     if attack == "none":
         return "no attack"
     strength = ATTACKS[attack][2] if strength is None else strength
     if attack == "jpeg":
-        return f"JPEG quality {int(round(strength))}"
+        return f"JPEG quality {int(round(strength))}, {_subsampling_text(chroma_subsampling)}"
     if attack == "noise":
         return f"Gaussian noise, sd {strength:g}/255"
     return f"resized to {strength:g}x and back"
@@ -361,13 +403,20 @@ class Panels:
     report : dict
         :func:`stegutils.metrics.image_report` of ``(cover, container)`` and
         ``(secret, revealed)``, as floats.
-    gain, attack, strength : the settings that made them.
+    gain, attack, strength, chroma_subsampling : the settings that made them
+        (``chroma_subsampling`` matters for JPEG only: True is 4:2:0, False 4:4:4).
     notices : list of str
         What :func:`prepare_pair` changed.
     timings : dict
         Seconds spent in ``hide`` and ``reveal`` (the model calls).
     model, device : str
         The model's label and the device it ran on.
+    floor : dict or None
+        With an attack, in the playground: the *floor*, ``secret_psnr``, ``secret_ssim``
+        and ``secret_mpe`` of what the reveal network returns from the cover alone
+        (nothing hidden in it) against the secret, and ``flat_psnr``, the PSNR of a flat
+        picture of the secret's average colour. A revealed secret near them carries
+        nothing of the secret.
     """
 
     cover: np.ndarray
@@ -384,6 +433,8 @@ class Panels:
     timings: dict = dataclasses.field(default_factory=dict)
     model: str = ""
     device: str = ""
+    chroma_subsampling: bool = True
+    floor: dict | None = None
 
     def images(self) -> dict[str, np.ndarray]:
         """The panels in the order they are drawn, by title (attacked only with an attack)."""
@@ -395,18 +446,45 @@ class Panels:
         return images
 
 
+@contextlib.contextmanager
+def _no_retracing_warnings():
+    """Keep TensorFlow's Python warnings (a model retraced for a new picture size) quiet.
+
+    Every new size of picture traces the model's graphs again, and after a few TensorFlow
+    logs a warning about expensive retracing; in the playground that is expected.
+    """
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _hide(net, cover, secret, device):
     start = time.perf_counter()
-    with tf.device(device):
+    with _no_retracing_warnings(), tf.device(device):
         container = net.hide(cover, secret, quantize=True)
     return _as_8bit(container), time.perf_counter() - start
 
 
 def _reveal(net, container, device):
     start = time.perf_counter()
-    with tf.device(device):
+    with _no_retracing_warnings(), tf.device(device):
         revealed = net.reveal(container)
     return _as_8bit(revealed), time.perf_counter() - start
+
+
+def _floor(secret, nothing_revealed):
+    """The secret's metrics of a reveal from the bare cover, and of a flat average."""
+    flat = np.broadcast_to(secret.mean(axis=(0, 1), keepdims=True), secret.shape)
+    return {
+        "secret_psnr": float(_metrics.psnr(secret, nothing_revealed)[0]),
+        "secret_ssim": float(_metrics.ssim(secret, nothing_revealed)[0]),
+        "secret_mpe": float(_metrics.mean_pixel_error(secret, nothing_revealed)[0]),
+        "flat_psnr": float(_metrics.psnr(secret, _as_8bit(flat))[0]),
+    }
 
 
 def _report(cover, container, secret, revealed):
@@ -416,7 +494,8 @@ def _report(cover, container, secret, revealed):
 
 def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "none",
                       strength=None, working_size: int | None = WORKING_SIZE,
-                      device: str | None = None, seed: int = 0, model: str = "") -> Panels:
+                      device: str | None = None, seed: int = 0, model: str = "",
+                      chroma_subsampling: bool = True) -> Panels:
     """Hide, attack, reveal and measure one pair: everything the playground shows.
 
     Parameters
@@ -427,7 +506,7 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
         ``(height, width, 3)`` images of any sizes (see :func:`prepare_pair`).
     gain : float, optional
         How much the residual ``|container - cover|`` is amplified.
-    attack, strength, seed : optional
+    attack, strength, seed, chroma_subsampling : optional
         What happens to the container before it is revealed (:func:`apply_attack`).
     working_size : int or None, optional
         The longer side the pair is brought down to (:func:`prepare_pair`).
@@ -445,8 +524,8 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
     device = device_name() if device is None else device
     cover, secret, notices = prepare_pair(cover, secret, working_size=working_size)
     container, hide_seconds = _hide(net, cover, secret, device)
-    attacked = container if attack == "none" else apply_attack(container, attack, strength,
-                                                               seed=seed)
+    attacked = container if attack == "none" else apply_attack(
+        container, attack, strength, seed=seed, chroma_subsampling=chroma_subsampling)
     revealed, reveal_seconds = _reveal(net, attacked, device)
     return Panels(
         cover=cover, secret=secret, container=container, attacked=attacked,
@@ -454,7 +533,7 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
         report=_report(cover, container, secret, revealed), gain=float(gain),
         attack=attack, strength=strength, notices=notices,
         timings={"hide": hide_seconds, "reveal": reveal_seconds}, model=model,
-        device=device,
+        device=device, chroma_subsampling=bool(chroma_subsampling),
     )
 
 
@@ -490,7 +569,8 @@ def playground_figure(panels, *, size: float = 2.4):
         if name == "container":
             name += f"\n{report['cover_psnr']:.1f} dB, SSIM {report['cover_ssim']:.3f}"
         elif name == "attacked container":
-            name = f"after {_attack_title(panels.attack, panels.strength)}"
+            name = ("after " + _attack_title(panels.attack, panels.strength,
+                                             panels.chroma_subsampling))
         elif name == "revealed secret":
             name += f"\n{report['secret_psnr']:.1f} dB, SSIM {report['secret_ssim']:.3f}"
         titles.append(name)
@@ -542,29 +622,242 @@ def playground_photos(*, size: int = WORKING_SIZE) -> dict[str, np.ndarray]:
     return photos
 
 
-def _table(report, attack_title):
+def _table(report, attack_title, floor=None):
     def number(value, digits):
         return "inf" if np.isinf(value) else f"{value:.{digits}f}"
 
     right = "style='text-align:right;padding:2px 10px'"
-    rows = [("cover", "container vs cover"),
-            ("secret", f"revealed vs secret ({attack_title})")]
+    head = "style='text-align:right;padding:2px 10px;white-space:nowrap'"
+    rows = [("cover", "container vs cover", report),
+            ("secret", "revealed vs secret", report)]
+    if floor is not None:
+        rows.append(("secret", "floor: revealed from the cover alone", floor))
     cells = "".join(
-        f"<tr><td style='padding:2px 10px 2px 0'>{html.escape(label)}</td>"
-        f"<td {right}>{number(report[f'{key}_psnr'], 2)}</td>"
-        f"<td {right}>{number(report[f'{key}_ssim'], 4)}</td>"
-        f"<td {right}>{number(report[f'{key}_mpe'], 2)}</td></tr>"
-        for key, label in rows
+        f"<tr><td style='padding:2px 10px 2px 0;white-space:nowrap'>{html.escape(label)}</td>"
+        f"<td {right}>{number(values[f'{key}_psnr'], 2)}</td>"
+        f"<td {right}>{number(values[f'{key}_ssim'], 4)}</td>"
+        f"<td {right}>{number(values[f'{key}_mpe'], 2)}</td></tr>"
+        for key, label, values in rows
     )
-    return (f"<table style='border-collapse:collapse'><tr><th></th><th {right}>PSNR (dB)</th>"
-            f"<th {right}>SSIM</th><th {right}>mean pixel error (0-255)</th></tr>"
-            + cells + "</table>")
+    caption = ("no attack: the secret revealed from the container as it is"
+               if attack_title == "no attack" else f"the secret revealed after {attack_title}")
+    return (f"<table style='border-collapse:collapse'><caption style='text-align:left;"
+            f"color:#555;white-space:nowrap'>{html.escape(caption)}</caption>"
+            f"<tr><th></th><th {head}>PSNR (dB)</th><th {head}>SSIM</th>"
+            f"<th {head}>mean pixel error (0-255)</th></tr>" + cells + "</table>")
 
 
 def _download_link(filename, png, text):
     encoded = base64.b64encode(png).decode("ascii")
     return (f"<a download='{html.escape(filename)}' href='data:image/png;base64,{encoded}' "
-            f"target='_blank'>&#x2B07; {html.escape(text)}</a>")
+            f"target='_blank' style='white-space:nowrap'>&#x2B07; {html.escape(text)}</a>")
+
+
+def _ms(seconds):
+    return int(round(1000 * seconds))
+
+
+def _timing_text(timings):
+    """The status line's account of the last update: its parts add up to its total."""
+    loaded = bool(timings.get("load"))
+    load, model = _ms(timings.get("load", 0.0)), _ms(timings.get("model", 0.0))
+    total = max(_ms(timings["update"]), load + model)
+    pieces = []
+    if loaded:
+        pieces.append(f"loading the model {load} ms")
+    pieces.append(f"running the networks {model} ms"
+                  + (" (a model's first run also traces its graphs)" if loaded else ""))
+    pieces.append(f"attack, metrics and drawing {total - load - model} ms")
+    return f"last update {total} ms = " + " + ".join(pieces)
+
+
+# ------------------------------------------------------------------------ model notes
+
+_SOURCES = {"bsds500": "BSDS500", "builtin": "built-in"}
+
+
+def _variant_description(variant):
+    from stegutils import models as _models
+
+    found = _models.VARIANTS.get(variant)
+    return None if found is None else found.description
+
+
+def _heldout(info, working_size):
+    """A card's held-out measurements at the size nearest the working size, or None.
+
+    Returns ``(size, figures, data)``: the card's ``heldout.sizes[size]`` (with
+    ``cover_psnr`` and ``secret_psnr``) and ``heldout.data`` (what was measured on).
+    """
+    heldout = info.get("heldout")
+    if not isinstance(heldout, dict) or not isinstance(heldout.get("sizes"), dict):
+        return None
+    usable = {}
+    for size, figures in heldout["sizes"].items():
+        try:
+            size = int(size)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(figures, dict) and all(
+                isinstance(figures.get(key), (int, float)) for key in ("cover_psnr",
+                                                                       "secret_psnr")):
+            usable[size] = figures
+    if not usable:
+        return None
+    target = working_size or max(usable)
+    size = min(usable, key=lambda s: (abs(s - target), -s))
+    data = heldout.get("data") if isinstance(heldout.get("data"), dict) else {}
+    return size, usable[size], data
+
+
+def _describe_model(key, kind, working_size):
+    """(label for the Model menu, one line of HTML about the model) for a shipped model
+    (``kind="shipped"``) or a run folder (``kind="run"``)."""
+    name = pathlib.Path(key).name if kind == "run" else key
+    if kind == "run":
+        try:
+            config = _train.load_config(key)
+        except ValueError as error:
+            return f"run: {name} (not readable)", html.escape(f"run: {name}: {error}")
+        what = _variant_description(config.variant)
+        line = f"<b>run: {html.escape(name)}</b>, variant {html.escape(config.variant)}"
+        if what:
+            line += f": {html.escape(what)}"
+        best = pathlib.Path(key) / "best.json"
+        record = None
+        if best.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                record = json.loads(best.read_text(encoding="utf-8"))
+        if isinstance(record, dict) and all(isinstance(record.get(k), (int, float)) for k in
+                                            ("val_cover_psnr", "val_secret_psnr")):
+            cover, secret = record["val_cover_psnr"], record["val_secret_psnr"]
+            label = f"run: {name} (validation: cover {cover:.1f} dB, secret {secret:.1f} dB)"
+            line += (f". Its best weights (step {record.get('step')}) scored cover "
+                     f"{cover:.2f} dB, secret {secret:.2f} dB PSNR on its validation photos.")
+        else:
+            label = f"run: {name}"
+            line += ". No validation record yet (best.json)."
+        return label, line
+    try:
+        info = _pretrained.card(key)
+    except ValueError as error:
+        return f"{name} (no model card)", html.escape(str(error))
+    what = info.get("description")
+    if not isinstance(what, str) or not what.strip():
+        what = _variant_description(info.get("variant"))
+    line = f"<b>{html.escape(name)}</b>"
+    if info.get("variant") and info.get("variant") != name:
+        line += f", variant {html.escape(str(info['variant']))}"
+    if what:
+        line += f": {html.escape(what)}"
+    heldout = _heldout(info, working_size)
+    if heldout is None:
+        return (f"{name} (shipped; no held-out figures)",
+                line + ". Its model card holds no held-out measurements yet.")
+    size, figures, data = heldout
+    cover, secret = figures["cover_psnr"], figures["secret_psnr"]
+    label = f"{name}: held-out cover {cover:.1f} dB, secret {secret:.1f} dB"
+    source = data.get("source")
+    photos = " ".join(str(part) for part in (
+        figures.get("images"), _SOURCES.get(source, source), data.get("split"))
+        if part is not None)
+    line += (f". Held out ({photos or 'unnamed'} photos, {size} px"
+             + (f", {data['containers']} containers" if data.get("containers") else "")
+             + f", from its model card): cover {cover:.2f} dB, secret {secret:.2f} dB PSNR.")
+    return label, line
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def _robust_hint(current, offered):
+    """Where to find a model trained through the channel, as things are."""
+    if current == ROBUST_MODEL:
+        return ("This is already the robust model: this attack is too strong for it too; "
+                "try a milder setting.")
+    shipped = ROBUST_MODEL in _pretrained.list()
+    trained = "the robust variant"
+    if shipped:
+        with contextlib.suppress(ValueError):
+            if (_pretrained.card(ROBUST_MODEL).get("config") or {}).get("channel"):
+                trained = "trained through a simulated channel (JPEG, resizing, noise, crops)"
+    if ROBUST_MODEL in offered:
+        return (f"Pick <b>{ROBUST_MODEL}</b> in the Model menu ({trained}) to see what a "
+                "model trained for this keeps.")
+    if shipped:
+        return (f"The shipped <b>{ROBUST_MODEL}</b> model ({trained}) is made for this: "
+                f"<code>widgets.playground(model=\"{ROBUST_MODEL}\")</code> offers it.")
+    return (f"A model trained through JPEG, resizing and noise (the <b>{ROBUST_MODEL}</b> "
+            "variant) is made for this, but none is shipped with this version of the "
+            f"library yet: <code>stegutils train --variant {ROBUST_MODEL} --channel '{{}}'"
+            "</code> trains one, and <code>widgets.playground(runs=[\"runs/...\"])</code> "
+            "opens it here.")
+
+
+def _why(attack, strength, chroma_subsampling, cover_mpe):
+    if attack == "jpeg":
+        if chroma_subsampling:
+            return ("JPEG with 4:2:0 chroma subsampling stores the two colour channels at "
+                    "half resolution, at every quality (even 100), and fine colour detail is "
+                    "where this kind of network writes much of the secret.")
+        return (f"JPEG at quality {int(round(strength))} rounds away the fine detail where "
+                "the hiding network writes the secret.")
+    if attack == "noise":
+        return (f"Noise of {strength:g} levels is large next to the changes that carry the "
+                f"secret: the container differs from the cover by {cover_mpe:.1f} levels on "
+                "average.")
+    return (f"Shrinking to {strength:g}x and back loses the detail finer than the small "
+            "copy's pixels, where the hiding network writes the secret.")
+
+
+def _is_gone(secret_psnr, floor):
+    return (secret_psnr < floor["secret_psnr"] + FLOOR_MARGIN_DB
+            or secret_psnr <= floor["flat_psnr"])
+
+
+def _verdict(panels, *, current, offered, alternative=None):
+    """(gone, HTML): whether the attack left nothing of the secret, and why, measured.
+
+    ``alternative``: the secret's PSNR after JPEG at the same quality with 4:4:4, when
+    the attack was JPEG 4:2:0 (measured by the caller).
+    """
+    floor = panels.floor
+    if panels.attack == "none" or floor is None:
+        return False, ""
+    psnr = panels.report["secret_psnr"]
+    if not _is_gone(psnr, floor):
+        return False, ""
+    strength = ATTACKS[panels.attack][2] if panels.strength is None else panels.strength
+    title = _attack_title(panels.attack, strength, panels.chroma_subsampling)
+    if psnr < floor["secret_psnr"] + FLOOR_MARGIN_DB:
+        measure = (f"within {FLOOR_MARGIN_DB:g} dB of the floor, {floor['secret_psnr']:.1f} dB: "
+                   "what the reveal network returns from the cover alone, with nothing hidden "
+                   "in it (measured on this pair: the table's last row)")
+    else:
+        measure = (f"no better than a flat picture of the secret's average colour "
+                   f"({floor['flat_psnr']:.1f} dB; the floor, revealed from the cover alone, "
+                   f"is {floor['secret_psnr']:.1f} dB)")
+    parts = [f"<b>The secret is gone.</b> After {html.escape(title)} the revealed secret scores "
+             f"{psnr:.1f} dB, {measure}.",
+             _why(panels.attack, strength, panels.chroma_subsampling,
+                  panels.report["cover_mpe"])]
+    if alternative is not None:
+        if _is_gone(alternative, floor):
+            parts.append(f"With 4:4:4 at the same quality it scores {alternative:.1f} dB, "
+                         "still at the floor: this quality is too low for this model as well.")
+        else:
+            parts.append(f"With 4:4:4 at the same quality it comes back at {alternative:.1f} "
+                         "dB: the colour subsampling is what erased it (pick 4:4:4 to see).")
+    parts.append(_robust_hint(current, offered))
+    return True, ("<div style='border-left:4px solid #b00020;padding:2px 8px;"
+                  "max-width:60em'>" + " ".join(parts) + "</div>")
+
+
+# ------------------------------------------------------------------------------ layout
+
+#: The width of the pickers' labels, the same for all, so that the menus line up.
+_LABEL_WIDTH = "12em"
+_RUNS_SHOWN = 8
 
 
 class Playground:
@@ -575,21 +868,39 @@ class Playground:
     widget : ipywidgets.VBox
         The whole app; a notebook displays it (displaying the Playground does the same).
     cover_picker, secret_picker, model_picker, attack_picker : ipywidgets.Dropdown
+        With labels of one width, so that the menus line up.
     cover_upload, secret_upload : ipywidgets.FileUpload
+        After a successful upload its value holds the file's name, type and size but not
+        its bytes (the picture is in the menus), so the button counts one file; after a
+        refused one it is empty again.
     jpeg_quality, noise_sigma, resize_scale, gain : sliders
+    jpeg_subsampling : ipywidgets.Dropdown
+        JPEG's chroma subsampling: True for 4:2:0, False for 4:4:4.
     hide_button, swap_button : ipywidgets.Button
+        The first runs hide and reveal again and times them (with ``live``, the other
+        controls already update the panels; the model is deterministic, so only the
+        time changes); without ``live`` it applies the changed settings.
     images : dict of ipywidgets.Image
         ``cover``, ``secret``, ``container``, ``attacked``, ``revealed``, ``residual``:
         PNG bytes of what :attr:`panels` holds.
-    metrics, downloads, messages, status : ipywidgets.HTML
+    metrics, downloads, messages, status, model_info, run_log, explanation : ipywidgets.HTML
+        ``model_info`` says what the chosen model is and its measured held-out figures;
+        ``run_log`` the time of each run of hide and reveal; ``explanation`` why the
+        secret is gone, when an attack left it near the floor.
     panels : Panels or None
         What is shown now.
+    secret_gone : bool
+        Whether the last attack left the revealed secret near the floor.
+    run_times : list of float
+        Seconds of each run of hide and reveal so far, oldest first.
     device : str
         Where the model runs (:func:`device_name`).
     timings : dict
-        Seconds of the last update: ``update`` (all of it), ``model`` (the model calls
-        it made; 0 when only the drawing changed), ``hide``, ``reveal``, and ``load``
-        (loading the model's weights, when this update did).
+        Seconds of the last update: ``update`` (all of it) = ``load`` (loading the
+        model's weights, when this update did) + ``model`` (the network calls it made: 0
+        when only the drawing changed) + ``other`` (attacks, metrics, drawing);
+        ``model`` is ``hide`` + ``reveal`` + ``floor`` (revealing from the bare cover)
+        + ``compare`` (the 4:4:4 comparison of a lost secret).
 
     Introduced in chapter 8 (Playground).
     """
@@ -604,15 +915,20 @@ class Playground:
             raise ValueError(f"working_size must be a positive int or None, got {working_size!r}")
         self.working_size = working_size
         self.precision = precision
-        self.live = bool(live)
+        self._live = bool(live)
         self.device = device_name()
         self.panels = None
         self.timings = {}
         self.last_error = None
+        self.secret_gone = False
+        self.run_times = []
         self._nets = {}
         self._hidden = None  # (key, cover, secret, container, notices)
         self._revealed = None  # (key, attacked, revealed, report)
+        self._floors = None  # (hide key, Panels.floor)
+        self._compared = None  # (reveal key, the secret's PSNR with 4:4:4)
         self._quiet = 0
+        self._resetting_upload = False
         self._pngs = {}  # panel -> (the array, its PNG bytes)
         self._load_seconds = 0.0
         self._upload_notices = {}  # picture name -> what was done to it on upload
@@ -634,38 +950,54 @@ class Playground:
             if value not in photos:
                 raise ValueError(f"{role} must be one of {names}, got {value!r}")
 
-        model_options = []
-        for name in (_pretrained.list() if models is None else models):
-            model_options.append((f"{name} (shipped)", str(name)))
-        for run in runs:
-            run = pathlib.Path(run)
-            model_options.append((f"run: {run.name}", str(run)))
+        offered = [(str(name), "shipped") for name in (
+            _pretrained.list() if models is None else models)]
+        offered += [(str(pathlib.Path(run)), "run") for run in runs]
+        keys = [key for key, _ in offered]
         if model is None:
-            keys = [key for _, key in model_options]
             model = _pretrained.DEFAULT_MODEL if _pretrained.DEFAULT_MODEL in keys else (
                 keys[0] if keys else None)
-        elif str(model) not in [key for _, key in model_options]:
-            model_options.append((f"{pathlib.Path(model).name}", str(model)))
+        elif str(model) not in keys:
+            model = str(model)
+            offered.append((model, "run" if pathlib.Path(model).is_dir() else "shipped"))
         model = None if model is None else str(model)
+        model_options = []
+        self._model_lines = {}
+        for key, kind in offered:
+            label, self._model_lines[key] = _describe_model(key, kind, working_size)
+            model_options.append((label, key))
 
-        wide = {"description_width": "initial"}
+        def label_style():
+            return {"description_width": _LABEL_WIDTH}
+
         self.cover_picker = widgets.Dropdown(options=names, value=cover, description="Cover",
-                                             style=wide)
+                                             style=label_style(),
+                                             layout=widgets.Layout(width="24em"))
         self.secret_picker = widgets.Dropdown(options=names, value=secret,
-                                              description="Secret", style=wide)
-        auto = widgets.Layout(width="auto")
+                                              description="Secret", style=label_style(),
+                                              layout=widgets.Layout(width="24em"))
         self.cover_upload = widgets.FileUpload(accept="image/*", multiple=False,
-                                               description="Upload a cover", layout=auto)
+                                               description="Upload a cover",
+                                               layout=widgets.Layout(width="auto"))
         self.secret_upload = widgets.FileUpload(accept="image/*", multiple=False,
-                                                description="Upload a secret", layout=auto)
+                                                description="Upload a secret",
+                                                layout=widgets.Layout(width="auto"))
         self.model_picker = widgets.Dropdown(options=model_options, value=model,
-                                             description="Model", style=wide)
+                                             description="Model", style=label_style(),
+                                             layout=widgets.Layout(width="40em"))
         self.attack_picker = widgets.Dropdown(
             options=[(label, key) for key, (label, _, _) in ATTACKS.items()], value="none",
-            description="Attack the container", style=wide)
+            description="Attack the container", style=label_style(),
+            layout=widgets.Layout(width="24em"))
+        wide = {"description_width": "initial"}
         slider = {"continuous_update": False, "style": wide}
         self.jpeg_quality = widgets.IntSlider(value=ATTACKS["jpeg"][2], min=1, max=100,
                                               description="JPEG quality", **slider)
+        self.jpeg_subsampling = widgets.Dropdown(
+            options=[("4:2:0, colour at half resolution", True),
+                     ("4:4:4, colour whole", False)], value=True,
+            description="chroma", style=wide, layout=widgets.Layout(width="auto"),
+            tooltip="4:2:0 is Pillow's default and most sites' choice, at every quality")
         self.noise_sigma = widgets.FloatSlider(value=ATTACKS["noise"][2], min=0.0, max=32.0,
                                                step=0.5, description="noise sd (0-255)",
                                                **slider)
@@ -674,16 +1006,20 @@ class Playground:
                                                 **slider)
         self.gain = widgets.FloatSlider(value=10.0, min=1.0, max=50.0, step=1.0,
                                         description="residual gain", **slider)
-        self.hide_button = widgets.Button(description="Hide and reveal", icon="eye-slash",
-                                          button_style="primary",
-                                          tooltip="hide the secret in the cover, reveal it",
-                                          layout=auto)
+        self.hide_button = widgets.Button(button_style="primary",
+                                          layout=widgets.Layout(width="auto"))
         self.swap_button = widgets.Button(description="Swap cover and secret",
-                                          icon="exchange", layout=auto)
+                                          icon="exchange", layout=widgets.Layout(width="auto"))
         self.status = widgets.HTML()
         self.messages = widgets.HTML()
-        self.metrics = widgets.HTML()
-        self.downloads = widgets.HTML()
+        self.model_info = widgets.HTML()
+        self.run_log = widgets.HTML()
+        self.explanation = widgets.HTML()
+        # The table shrinks (and scrolls) before the links would wrap below it.
+        self.metrics = widgets.HTML(layout=widgets.Layout(flex="0 1 auto", min_width="0",
+                                                          overflow="auto"))
+        self.downloads = widgets.HTML(layout=widgets.Layout(flex="0 0 auto"))
+        self._label_button()
 
         captions = {"cover": "cover", "secret": "secret", "container": "container",
                     "attacked": "attacked container", "revealed": "revealed secret",
@@ -704,33 +1040,47 @@ class Playground:
         self.hide_button.on_click(lambda _: self.update(force=True))
         self.swap_button.on_click(lambda _: self.swap())
         for picker in (self.cover_picker, self.secret_picker, self.model_picker,
-                       self.attack_picker, self.jpeg_quality, self.noise_sigma,
-                       self.resize_scale, self.gain):
+                       self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
+                       self.noise_sigma, self.resize_scale, self.gain):
             picker.observe(self._changed, names="value")
         self.cover_upload.observe(lambda change: self._uploaded(change, "cover"), names="value")
         self.secret_upload.observe(lambda change: self._uploaded(change, "secret"),
                                    names="value")
 
-        row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        def row():
+            return widgets.Layout(flex_flow="row wrap", align_items="center")
+
+        self.results = widgets.HBox(
+            [self.metrics, self.downloads],
+            layout=widgets.Layout(flex_flow="row nowrap", align_items="flex-start",
+                                  grid_gap="24px", width="100%"))
         self.widget = widgets.VBox([
             widgets.HTML("<h3 style='margin:0'>Deep steganography playground</h3>"),
             self.status,
-            widgets.HBox([self.cover_picker, self.cover_upload], layout=row),
-            widgets.HBox([self.secret_picker, self.secret_upload], layout=row),
-            widgets.HBox([self.model_picker, self.hide_button, self.swap_button], layout=row),
-            widgets.HBox([self.attack_picker, self.jpeg_quality, self.noise_sigma,
-                          self.resize_scale], layout=row),
+            widgets.HBox([self.cover_picker, self.cover_upload], layout=row()),
+            widgets.HBox([self.secret_picker, self.secret_upload], layout=row()),
+            widgets.HBox([self.model_picker], layout=row()),
+            self.model_info,
+            widgets.HBox([self.hide_button, self.swap_button, self.run_log], layout=row()),
+            widgets.HBox([self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
+                          self.noise_sigma, self.resize_scale], layout=row()),
             self.messages,
             # Two rows of three: what goes in (cover, secret, container), then what the
             # receiver gets (the attacked container, the revealed secret) and the residual.
             widgets.GridBox(cards, layout=widgets.Layout(
                 grid_template_columns="repeat(3, minmax(0, 256px))", grid_gap="4px 8px")),
-            widgets.HBox([self.gain], layout=row),
-            widgets.HBox([self.metrics, self.downloads],
-                         layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start",
-                                               grid_gap="24px")),
+            widgets.HBox([self.gain], layout=row()),
+            self.results,
+            self.explanation,
         ])
+        # Names a browser (and a test) can find the parts by.
+        for part, name in ((self.widget, "playground"), (self.cover_picker, "cover"),
+                           (self.secret_picker, "secret"), (self.model_picker, "model"),
+                           (self.attack_picker, "attack"), (self.metrics, "metrics"),
+                           (self.status, "status"), (self.explanation, "explanation")):
+            part.add_class(f"stegutils-{name}")
         self._show_attack_controls()
+        self._show_model_info()
         self.update()
 
     # -------------------------------------------------------------- display
@@ -745,36 +1095,91 @@ class Playground:
             raise ValueError("the playground shows nothing yet: " + (self.last_error or ""))
         return playground_figure(self.panels, size=size)
 
+    @property
+    def live(self) -> bool:
+        """Whether every change updates the panels (else only the button does)."""
+        return self._live
+
+    @live.setter
+    def live(self, value):
+        self._live = bool(value)
+        self._label_button()
+
+    def _label_button(self):
+        button = getattr(self, "hide_button", None)
+        if button is None:
+            return
+        if self._live:
+            button.description = "Run again and time it"
+            button.icon = "refresh"
+            button.tooltip = ("hide and reveal once more with the same settings and time the "
+                              "run: the model is deterministic, so the pictures and numbers "
+                              "stay the same and only the time changes")
+        else:
+            button.description = "Hide and reveal"
+            button.icon = "eye-slash"
+            button.tooltip = ("apply the changed settings: hide the secret in the cover, "
+                              "attack the container, reveal, measure and time it")
+
     # -------------------------------------------------------------- events
     def _changed(self, change):
         if change["owner"] is self.attack_picker:
             self._show_attack_controls()
-        if self.live and not self._quiet:
+        if change["owner"] is self.model_picker:
+            self._show_model_info()
+        if self._live and not self._quiet:
             self.update()
 
     def _show_attack_controls(self):
         attack = self.attack_picker.value
-        for key, slider in (("jpeg", self.jpeg_quality), ("noise", self.noise_sigma),
-                            ("resize", self.resize_scale)):
-            slider.layout.display = "" if key == attack else "none"
+        for keys, control in ((("jpeg",), self.jpeg_quality), (("jpeg",), self.jpeg_subsampling),
+                              (("noise",), self.noise_sigma),
+                              (("resize",), self.resize_scale)):
+            control.layout.display = "" if attack in keys else "none"
         self._cards["attacked"].layout.display = "" if attack != "none" else "none"
 
+    def _show_model_info(self):
+        line = self._model_lines.get(self.model_picker.value, "")
+        self.model_info.value = f"<div style='color:#555;max-width:60em'>{line}</div>"
+
+    def _set_upload_value(self, upload, value):
+        self._resetting_upload = True
+        try:
+            upload.value = value
+        finally:
+            self._resetting_upload = False
+
     def _uploaded(self, change, role):
+        if self._resetting_upload:
+            return
         files = change["new"]
         if not files:
             return
         entry = files[-1]
         name = str(entry.get("name") or "upload")
-        # Empty the upload widget: its value would keep the file's bytes in the notebook
-        # (and in saved widget state), and the same file could not be chosen again.
         upload = self.cover_upload if role == "cover" else self.secret_upload
-        upload.value = ()
         try:
             content = entry["content"]
             image = _data.load_image(bytes(content), name=name)
         except (ValueError, TypeError, KeyError, OSError) as error:
-            self._show_messages(errors=[f"Upload refused: {error}"])
+            # Nothing was taken: the button counts no file, and the notices about the
+            # pictures still shown stay with the reason.
+            self._set_upload_value(upload, ())
+            self._show_messages(errors=[f"Upload refused: {error}"],
+                                notices=self._notices_shown())
             return
+        # Keep the file's name, type and size, not its bytes: they would stay in the
+        # notebook (and in saved widget state), and the picture is in the menus now. The
+        # button then counts the one file it took.
+        last_modified = entry.get("last_modified")
+        if not isinstance(last_modified, datetime.datetime):
+            last_modified = datetime.datetime.now(datetime.timezone.utc)
+        self._set_upload_value(upload, ({
+            "name": name, "type": str(entry.get("type") or ""),
+            "size": int(entry.get("size") or len(content)), "last_modified": last_modified,
+            "content": memoryview(b""),
+        },))
+        upload.tooltip = f"{role}: {name}; click to upload another"
         label = f"upload: {name}"
         if self.working_size is not None:
             # Shrink now: a phone photo as float32 takes hundreds of megabytes.
@@ -843,11 +1248,13 @@ class Playground:
         except Exception as error:  # noqa: BLE001 - shown to the reader, never a traceback
             self.last_error = f"{type(error).__name__}: {error}" if not isinstance(
                 error, ValueError) else str(error)
-            self._show_messages(errors=[self.last_error])
+            self._show_messages(errors=[self.last_error], notices=self._notices_shown())
             self._set_status()
             return
         self.last_error = None
         self.timings["update"] = time.perf_counter() - start
+        self.timings["other"] = max(0.0, self.timings["update"] - self.timings["load"]
+                                    - self.timings["model"])
         self._set_status()
 
     def _update(self, force):
@@ -858,7 +1265,7 @@ class Playground:
         cover, secret = self._photos[cover_name], self._photos[secret_name]
         hide_key = (model_key, cover_name, id(cover), secret_name, id(secret),
                     self.working_size)
-        timings = {"model": 0.0, "hide": 0.0, "reveal": 0.0}
+        timings = {"model": 0.0, "hide": 0.0, "reveal": 0.0, "floor": 0.0, "compare": 0.0}
         if force or self._hidden is None or self._hidden[0] != hide_key:
             self._hidden = None
             cover8, secret8, notices = prepare_pair(cover, secret,
@@ -871,19 +1278,28 @@ class Playground:
                    if name in self._upload_notices] + list(notices)
 
         attack, strength = self.attack_picker.value, self._strength()
-        reveal_key = (hide_key, attack, strength)
-        if force or timings["hide"] or self._revealed is None or self._revealed[0] != reveal_key:
+        subsampling = bool(self.jpeg_subsampling.value) if attack == "jpeg" else True
+        reveal_key = (hide_key, attack, strength, subsampling)
+        ran = bool(force or timings["hide"])
+        if ran or self._revealed is None or self._revealed[0] != reveal_key:
             self._revealed = None
             # The container is already on the 8-bit grid: no attack is no change at all.
-            attacked = container if attack == "none" else apply_attack(container, attack,
-                                                                       strength)
+            attacked = container if attack == "none" else apply_attack(
+                container, attack, strength, chroma_subsampling=subsampling)
             revealed, seconds = _reveal(net, attacked, self.device)
             report = _report(cover8, container, secret8, revealed)
             self._revealed = (reveal_key, attacked, revealed, report)
             timings["reveal"] = seconds
         _, attacked, revealed, report = self._revealed
-        timings["model"] = timings["hide"] + timings["reveal"]
-        timings["load"] = self._load_seconds
+
+        floor = None
+        if attack != "none":
+            # The floor: what the reveal network makes of the cover alone, nothing hidden.
+            if ran or self._floors is None or self._floors[0] != hide_key:
+                nothing, seconds = _reveal(net, cover8, self.device)
+                self._floors = (hide_key, _floor(secret8, nothing))
+                timings["floor"] = seconds
+            floor = self._floors[1]
 
         gain = float(self.gain.value)
         self.panels = Panels(
@@ -893,8 +1309,28 @@ class Playground:
             notices=list(notices), timings={"hide": timings["hide"],
                                             "reveal": timings["reveal"]},
             model=dict((v, k) for k, v in self.model_picker.options)[model_key],
-            device=self.device,
+            device=self.device, chroma_subsampling=subsampling, floor=floor,
         )
+        alternative = None
+        if (attack == "jpeg" and subsampling and floor is not None
+                and _is_gone(report["secret_psnr"], floor)):
+            # Measure, rather than guess, what 4:4:4 at the same quality would keep.
+            if ran or self._compared is None or self._compared[0] != reveal_key:
+                start = time.perf_counter()
+                whole = apply_attack(container, "jpeg", strength, chroma_subsampling=False)
+                kept, _ = _reveal(net, whole, self.device)
+                self._compared = (reveal_key, float(_metrics.psnr(secret8, kept)[0]))
+                timings["compare"] = time.perf_counter() - start
+            alternative = self._compared[1]
+        offered = [key for _, key in self.model_picker.options]
+        self.secret_gone, self.explanation.value = _verdict(
+            self.panels, current=model_key, offered=offered, alternative=alternative)
+
+        timings["model"] = (timings["hide"] + timings["reveal"] + timings["floor"]
+                            + timings["compare"])
+        timings["load"] = self._load_seconds
+        if timings["hide"]:
+            self.run_times.append(timings["hide"] + timings["reveal"])
         self.timings = timings
         self._draw()
 
@@ -911,20 +1347,25 @@ class Playground:
                 cached = self._pngs[key] = (array, png_bytes(array))
             pngs[key] = cached[1]
             self.images[key].value = pngs[key]
-        attack_title = _attack_title(panels.attack, panels.strength)
+        attack_title = _attack_title(panels.attack, panels.strength, panels.chroma_subsampling)
         self._captions["attacked"].value = f"<b>after {html.escape(attack_title)}</b>"
         self._captions["residual"].value = f"<b>residual x{panels.gain:g}</b>"
-        self.metrics.value = _table(panels.report, attack_title)
+        self.metrics.value = _table(panels.report, attack_title, panels.floor)
         size = _size_text(panels.container)
         links = [_download_link("container.png", pngs["container"],
                                 f"container ({size} PNG)")]
         if panels.attack != "none":
             links.append(_download_link("attacked_container.png", pngs["attacked"],
-                                        f"attacked container ({attack_title})"))
+                                        "attacked container (PNG)"))
         links.append(_download_link("revealed_secret.png", pngs["revealed"],
                                     "revealed secret (PNG)"))
         self.downloads.value = "<br>".join(["<b>Download</b>", *links])
         self._show_messages(notices=panels.notices)
+        self._show_runs()
+
+    def _notices_shown(self):
+        """The notices about the pictures on show (they stay beside a new error)."""
+        return list(self.panels.notices) if self.panels is not None else []
 
     def _show_messages(self, *, notices=(), errors=()):
         parts = [f"<div style='color:#b00020'><b>Error:</b> {html.escape(text)}</div>"
@@ -932,6 +1373,18 @@ class Playground:
         parts += [f"<div style='color:#555'>Notice: {html.escape(text)}</div>"
                   for text in notices]
         self.messages.value = "".join(parts)
+
+    def _show_runs(self):
+        if not self.run_times:
+            self.run_log.value = ""
+            return
+        shown = self.run_times[-_RUNS_SHOWN:]
+        which = ("each run" if len(shown) == len(self.run_times)
+                 else f"the last {len(shown)} of {len(self.run_times)} runs")
+        self.run_log.value = (
+            "<span style='color:#555'>hide and reveal, " + which + ": "
+            + ", ".join(f"{_ms(seconds)}" for seconds in shown) + " ms (with the same "
+            "settings the pictures come out the same: the model is deterministic)</span>")
 
     def _set_status(self):
         from stegutils import models as _models
@@ -941,13 +1394,7 @@ class Playground:
         if self.working_size:
             parts.append(f"working size {self.working_size} px")
         if "update" in self.timings and self.last_error is None:
-            update = (f"last update {1000 * self.timings['update']:.0f} ms "
-                      f"(model {1000 * self.timings['model']:.0f} ms")
-            if self.timings.get("load"):
-                # The first run of a model also loads it and traces its graphs.
-                update += (f", of which loading {1000 * self.timings['load']:.0f} ms; "
-                           "the first call of a model also compiles it")
-            parts.append(update + ")")
+            parts.append(_timing_text(self.timings))
         self.status.value = "<span style='color:#555'>" + html.escape("; ".join(parts)) + \
             "</span>"
 

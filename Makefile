@@ -4,7 +4,7 @@
 #   make book        execute the chapters and build the book into _build/html
 #   make book-fast   the same with STEGUTILS_FAST=1 (a few steps, small images)
 #   make student     the student edition (no solutions) into _student/, built in fast mode
-#   make lab         open the chapters in JupyterLab
+#   make lab         open the chapters in JupyterLab, with their MyST rendered
 #   make clean       remove build outputs and caches (keeps .venv)
 #   make distclean   clean, and remove .venv and the fetched JavaScript too
 #
@@ -79,7 +79,13 @@ book: $(VENV)/.installed-book book-assets
 book-fast:
 	$(MAKE) book STEGUTILS_FAST=1
 
+# jupyterlab-myst (in the [book] extra) renders the chapters' MyST in JupyterLab:
+# admonitions such as {note} as boxes, roles such as {doc} and {cite:p} as readable
+# text (tests/test_lab.py checks both). Without it the chapters open as plain markdown.
 lab: $(VENV)/.installed-book
+	@$(VENV)/bin/jupyter labextension list 2>&1 | grep -q jupyterlab-myst || \
+	  echo "make lab: jupyterlab-myst is missing from $(VENV) (pip install -e '.[book]'):" \
+	       "the chapters' MyST will show as plain markdown"
 	$(VENV)/bin/jupyter lab book/
 
 # The student edition: a copy of the book's sources in _student/ whose notebooks have

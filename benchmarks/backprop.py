@@ -75,7 +75,7 @@ def step_times(*, size, batch_size, steps, rounds):
     runners = {}
     for kind in KINDS:
         net = models.build("seed", precision="float32", seed=0)
-        net((secret, cover))
+        net({"cover": cover, "secret": secret})
         optimizer = keras.optimizers.Adam(1e-3)
         optimizer.build(net.trainable_variables)
         gradient_fn = backprop.gradient_fn(kind)

@@ -72,7 +72,7 @@ def raw_pass(net, secrets, covers, batch_size=16):
     for start in range(0, len(covers), batch_size):
         s = tf.constant(secrets[start:start + batch_size])
         c = tf.constant(covers[start:start + batch_size])
-        container = net.hide_raw(s, c)
+        container = net.hide_raw(cover=c, secret=s)
         containers.append(container.numpy())
         revealed.append(tf.cast(net.revealing(container), tf.float32).numpy())
     return np.concatenate(containers), np.concatenate(revealed)

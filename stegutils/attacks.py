@@ -1029,7 +1029,7 @@ def copy_model(net, *, precision="float32"):
     """
     clone = _models.build(net.variant, precision=precision, **net.options)
     probe = tf.zeros([1, 2 * clone.multiple, 2 * clone.multiple, 3])
-    clone((probe, probe))
+    clone({"cover": probe, "secret": probe})
     clone.set_weights(net.get_weights())
     return clone
 
@@ -1107,7 +1107,7 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
         # compute_losses has no JPEG: the same loss, with the secret term averaged over
         # the container as saved (PNG) and the container after JPEG, so that the model
         # learns to survive JPEG without forgetting how to reveal from a PNG.
-        container = student.hide_raw(secret, cover, training=True)
+        container = student.hide_raw(cover=cover, secret=secret, training=True)
         distorted = _train.distort_container(container, noise=noise, quantize=True,
                                              seed=noise_seed)
         compressed = _jpeg_straight_through(distorted, jpeg_quality)

@@ -324,7 +324,7 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
 
     Introduced in chapter 4 (Loss and gradient flow).
     """
-    container = net.hide_raw(secret, cover, training=training)
+    container = net.hide_raw(cover=cover, secret=secret, training=training)
     distorted = distort_container(container, noise=noise, quantize=quantize, seed=seed)
     revealed = tf.cast(net.revealing(distorted, training=training), tf.float32)
     batch = global_batch_size or tf.shape(secret)[0]
@@ -455,7 +455,7 @@ class Trainer:
             # Build the variables now (a tiny forward pass) so that checkpoints restore
             # into them and the optimizer can be built against them.
             probe = tf.zeros([1, 2 * self.net.multiple, 2 * self.net.multiple, 3])
-            self.net((probe, probe))
+            self.net({"cover": probe, "secret": probe})
             if config.lr_schedule == "cosine":
                 lr = keras.optimizers.schedules.CosineDecay(config.lr, config.steps, alpha=0.01)
             else:

@@ -35,7 +35,7 @@ def _batch(height, width, batch, dtype=tf.float32, seed=0):
 def _seed_net(seed=0, **options):
     net = models.build("seed", seed=seed, precision="float32", **{**TINY_SEED, **options})
     probe = tf.zeros([1, 4, 4, 3])
-    net((probe, probe))
+    net({"cover": probe, "secret": probe})
     return net
 
 
@@ -149,7 +149,7 @@ def test_manual_forward_matches_the_keras_model():
     net = _seed_net(seed=4)
     secret, cover = _batch(16, 18, 2, seed=6)
     fwd = backprop.forward(backprop.seed_parameters(net), secret, cover, beta=0.75)
-    container, revealed = net((secret, cover))
+    container, revealed = net({"cover": cover, "secret": secret})
     np.testing.assert_array_equal(fwd.container.numpy(), container.numpy())
     assert fwd.container.shape == cover.shape and fwd.revealed.shape == secret.shape
 
@@ -197,7 +197,7 @@ def _full_seed_params64(photos, seed, size=32):
     secrets, covers = data.heldout_pairs(photos, size=size, count=4, seed=seed)
     secret, cover = tf.constant(secrets), tf.constant(covers)
     net = models.build("seed", precision="float32", seed=seed)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     params = {name: [dataclasses.replace(layer, kernel=tf.Variable(layer.kernel),
                                          bias=tf.Variable(layer.bias)) for layer in layers]
               for name, layers in backprop.seed_parameters(net, dtype=tf.float64).items()}
@@ -411,7 +411,7 @@ def test_variant_without_manual_pass_gets_an_error_naming_those_with_one(variant
 def test_mixed_precision_and_unknown_options_are_refused(tmp_path):
     net = models.build("seed", seed=0, precision="bfloat16", **TINY_SEED)
     secret, cover = _batch(8, 8, 1)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     with pytest.raises(ValueError, match="precision='float32'"):
         backprop.manual_gradients(net, secret, cover, beta=0.75)
     config = train.Config(variant="seed", variant_options=TINY_SEED, precision="bfloat16")

@@ -24,7 +24,7 @@ def test_ex_loss_l1_passes_the_reference_solution():
 
 def _squared(net, secret, cover, beta):
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean((cover - container) ** 2)
     secret_term = tf.reduce_mean((secret - revealed) ** 2)
     return cover_term, secret_term, cover_term + beta * secret_term
@@ -32,14 +32,14 @@ def _squared(net, secret, cover, beta):
 
 def _beta_on_cover(net, secret, cover, beta):
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, beta * cover_term + secret_term
 
 
 def _numpy_values(net, secret, cover, beta):
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = np.mean(np.abs(np.asarray(cover) - container.numpy()))
     secret_term = np.mean(np.abs(np.asarray(secret) - revealed.numpy()))
     return cover_term, secret_term, cover_term + beta * secret_term
@@ -48,7 +48,7 @@ def _numpy_values(net, secret, cover, beta):
 def _container_copied(net, secret, cover, beta):
     """The cover term is computed from a copy of the container outside the graph."""
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     copy = tf.constant(container.numpy())
     cover_term = tf.reduce_mean(tf.abs(cover - copy))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
@@ -58,7 +58,7 @@ def _container_copied(net, secret, cover, beta):
 def _reveal_cut_off(net, secret, cover, beta):
     """The reveal network gets a container the tape cannot see through."""
     import tensorflow as tf
-    container = net.hide_raw(secret, cover, training=True)
+    container = net.hide_raw(cover=cover, secret=secret, training=True)
     revealed = net.revealing(tf.stop_gradient(container), training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
@@ -68,7 +68,7 @@ def _reveal_cut_off(net, secret, cover, beta):
 def _cover_from_reveal(net, secret, cover, beta):
     """Compares the cover with the revealed secret: its gradient reaches the reveal net."""
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container)) + 0 * tf.reduce_mean(revealed)
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, cover_term + beta * secret_term

@@ -58,7 +58,7 @@ def test_cover_loss_never_reaches_reveal_network(variant, options):
     net = models.build(variant, seed=0, **options)
     secret = tf.random.uniform([2, 16, 16, 3], seed=1)
     cover = tf.random.uniform([2, 16, 16, 3], seed=2)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     owners = _network_of(net)
     cover_grads = _term_gradients(net, secret, cover, "cover")
     secret_grads = _term_gradients(net, secret, cover, "secret")

@@ -36,7 +36,7 @@ def _tiny():
 def _l1_reference(net, secret, cover, beta):
     """Values and per-network gradient norms of the three terms: {term: (value, norms)}."""
     with tf.GradientTape(persistent=True) as tape:
-        container, revealed = net((secret, cover), training=True)
+        container, revealed = net({"cover": cover, "secret": secret}, training=True)
         cover_term = tf.reduce_mean(tf.abs(cover - container))
         secret_term = tf.reduce_mean(tf.abs(secret - revealed))
         total = cover_term + beta * secret_term
@@ -75,10 +75,10 @@ def ex_loss_l1(student, *, report):
 
     The loss of the chapter with mean *absolute* errors: ``mean|cover - container|``,
     ``mean|secret - revealed|`` and ``cover_term + beta * secret_term``, from
-    ``net((secret, cover), training=True)`` (no rounding, no noise). Checks the three
-    values and, with a tape around the call, which networks each term sends a gradient
-    to (the cover term: prep and hide, never reveal; the others: all three) and how
-    large that gradient is. Two cases on a tiny ``fast`` model.
+    ``net({"cover": cover, "secret": secret}, training=True)`` (no rounding, no noise).
+    Checks the three values and, with a tape around the call, which networks each term
+    sends a gradient to (the cover term: prep and hide, never reveal; the others: all
+    three) and how large that gradient is. Two cases on a tiny ``fast`` model.
     """
     net = _tiny()
     rng = np.random.default_rng(405)
@@ -146,8 +146,9 @@ def ex_loss_l1(student, *, report):
                     report(f"{case.name}: no gradient of the {name} reaches the "
                            f"{_NETWORK[part]}'s weights" + hint_once(
                                ". Hint: compute every term with TensorFlow operations "
-                               "from net((secret, cover)), not from NumPy values, "
-                               "net.hide (which rounds) or tf.stop_gradient"))
+                               "from net({'cover': ..., 'secret': ...}), not from "
+                               "NumPy values, net.hide (which rounds) or "
+                               "tf.stop_gradient"))
                 elif grads and routed and values_ok.get(name):
                     norm = float(tf.linalg.global_norm(grads))
                     if abs(norm - want_norm) > 1e-3 * want_norm + 1e-8:

@@ -82,9 +82,10 @@ def step_times(*, size, batch_size, steps, rounds):
 
         def make(net=net, optimizer=optimizer, gradient_fn=gradient_fn):
             @tf.function
-            def step(secret, cover):
-                losses, grads = gradient_fn(net, secret, cover, beta=0.75, noise=0.0,
-                                            quantize=True, seed=tf.constant([0, 0], tf.int64),
+            def step(*, cover, secret):
+                losses, grads = gradient_fn(net, cover=cover, secret=secret, beta=0.75,
+                                            noise=0.0, quantize=True,
+                                            seed=tf.constant([0, 0], tf.int64),
                                             global_batch_size=batch_size)
                 optimizer.apply_gradients(zip(grads, net.trainable_variables))
                 return losses.total
@@ -106,7 +107,7 @@ def step_times(*, size, batch_size, steps, rounds):
             for _ in range(steps):
                 restore()
                 start = time.perf_counter()
-                step(secret, cover).numpy()
+                step(cover=cover, secret=secret).numpy()
                 elapsed += time.perf_counter() - start
             if round_number >= 0:
                 samples[kind].append(elapsed / steps)

@@ -83,7 +83,7 @@ def _cover_from_reveal(net, secret, cover, beta):
     (_reveal_cut_off, ["no gradient of the secret term reaches the hiding network"]),
     (_cover_from_reveal, ["the cover term sends a gradient to the reveal network"]),
     (lambda net, secret, cover, beta: train.compute_losses(
-        net, secret, cover, beta=beta, quantize=False),
+        net, cover=cover, secret=secret, beta=beta, quantize=False),
      ["expected three values (cover_term, secret_term, total), got Losses"]),
 ], ids=["squared", "beta-on-cover", "numpy", "container-copied", "reveal-cut-off",
         "cover-from-reveal", "losses-object"])

@@ -197,7 +197,7 @@ def test_the_low_frequency_term_enters_the_loss():
     expected = 2.0 * np.mean((numpy_haar(container.numpy())[..., :3]
                               - numpy_haar(cover.numpy())[..., :3]) ** 2, axis=(1, 2, 3))
     np.testing.assert_allclose(net.auxiliary_loss(cover, container).numpy(), expected, rtol=1e-4)
-    losses = train.compute_losses(net, secret, cover, beta=0.5, quantize=False)
+    losses = train.compute_losses(net, cover=cover, secret=secret, beta=0.5, quantize=False)
     np.testing.assert_allclose(float(losses.total),
                                float(losses.cover) + 0.5 * float(losses.secret) + expected.mean(),
                                rtol=1e-4)

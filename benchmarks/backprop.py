@@ -137,7 +137,7 @@ def _spread(values):
             "values": [float(v) for v in values]}
 
 
-def heldout_loss(net, secrets, covers, *, beta):
+def heldout_loss(net, *, covers, secrets, beta):
     """The training objective on held-out pairs: what the gradients try to lower.
 
     Means over all pairs and pixels of the squared errors, containers rounded to 8 bits
@@ -170,8 +170,9 @@ def race(*, size, steps, seeds, batch_size, lr, beta, heldout, log_every):
                                                 val_images=[])
                 history = trainer.fit(progress=False)
                 seconds = time.perf_counter() - start
-                summary = metrics.summarize(metrics.evaluate(trainer.net, secrets, covers))
-                summary.update(heldout_loss(trainer.net, secrets, covers, beta=beta))
+                pairs = {"covers": covers, "secrets": secrets}
+                summary = metrics.summarize(metrics.evaluate(trainer.net, **pairs))
+                summary.update(heldout_loss(trainer.net, **pairs, beta=beta))
                 runs.append({
                     "kind": kind, "seed": seed, "train_seconds": seconds,
                     "heldout": summary,

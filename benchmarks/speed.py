@@ -109,7 +109,7 @@ def time_to_quality(variant, *, train_photos, heldout, cover_level, secret_level
         steps += 1
         if elapsed < next_eval:
             continue
-        summary = metrics.summarize(metrics.evaluate(net, secrets, covers))
+        summary = metrics.summarize(metrics.evaluate(net, covers=covers, secrets=secrets))
         curve.append({"seconds": elapsed, "steps": steps,
                       "cover_psnr": summary["cover_psnr"],
                       "secret_psnr": summary["secret_psnr"]})

@@ -328,7 +328,7 @@ def reduce_bit_depth(images, bits):
     return _unbatch(out, single)
 
 
-def attack_curve(net, secrets, covers, attack, values, *, containers=None, **options):
+def attack_curve(net, attack, values, *, covers, secrets, containers=None, **options):
     """How well the secret survives an attack, at each strength: one PSNR per value.
 
     Hides each secret in its cover (containers rounded to 8 bits, as a PNG file keeps
@@ -338,14 +338,14 @@ def attack_curve(net, secrets, covers, attack, values, *, containers=None, **opt
     Parameters
     ----------
     net : stegutils.models.StegoNet
-    secrets, covers : array-like
-        ``(B, H, W, 3)`` held-out pairs.
     attack : callable
         One of this module's attacks that keeps the image size (:func:`jpeg`,
         :func:`gaussian_noise`, :func:`downscale`, :func:`reduce_bit_depth`), or any
         function of the same form.
     values : sequence
         The strengths to try (qualities, standard deviations, factors, bits).
+    covers, secrets : array-like, keyword-only
+        ``(B, H, W, 3)`` held-out pairs: ``secrets[i]`` is hidden in ``covers[i]``.
     containers : array-like, optional
         The containers, if already made (saves hiding again).
     **options

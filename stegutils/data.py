@@ -1556,7 +1556,7 @@ def _uniform_offsets(key, limits, count):
     return tf.minimum(offsets, limits - 1)
 
 
-def fixed_pairs(secrets, covers, *, batch_size, seed, start_step=0):
+def fixed_pairs(*, covers, secrets, batch_size, seed, start_step=0):
     """An endless, resumable stream of batches of fixed (secret, cover) pairs.
 
     Introduced in chapter 2 (Preparing the data).
@@ -1570,9 +1570,10 @@ def fixed_pairs(secrets, covers, *, batch_size, seed, start_step=0):
 
     Parameters
     ----------
-    secrets, covers : array_like
+    covers, secrets : array_like, keyword-only
         ``(count, height, width, 3)`` each, the same shape; float in ``[0, 1]`` or
-        ``uint8``. Pair ``j`` is ``(secrets[j], covers[j])``.
+        ``uint8``. Pair ``j`` is ``(secrets[j], covers[j])``. By keyword, because
+        :func:`seed_recipe` returns them the other way round (secrets first).
     batch_size : int
         Pairs per batch; at most ``count``.
     seed : int

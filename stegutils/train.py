@@ -672,8 +672,9 @@ class Trainer:
         if config.pairs == "seed-recipe":
             secrets, covers = _data.seed_recipe(self._train_images, size=config.size,
                                                 seed=config.seed, allow_fewer=True)
-            return _data.fixed_pairs(secrets, covers, batch_size=config.batch_size,
-                                     seed=config.seed, start_step=start_step)
+            return _data.fixed_pairs(covers=covers, secrets=secrets,
+                                     batch_size=config.batch_size, seed=config.seed,
+                                     start_step=start_step)
         return _data.random_pairs(self._train_images, size=config.size,
                                   batch_size=config.batch_size, seed=config.seed,
                                   start_step=start_step)

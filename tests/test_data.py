@@ -531,7 +531,8 @@ def _id_pairs(count):
 
 def test_fixed_pairs_epochs_are_permutations_that_keep_pairs():
     secrets, covers = _id_pairs(12)
-    batches = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=0), 8)
+    batches = _batches(data.fixed_pairs(covers=covers, secrets=secrets, batch_size=3, seed=0),
+                       8)
     epochs = []
     for epoch in range(2):
         ids = []
@@ -545,10 +546,22 @@ def test_fixed_pairs_epochs_are_permutations_that_keep_pairs():
 
 def test_fixed_pairs_resume_matches():
     secrets, covers = _id_pairs(10)
-    from_start = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=2), 7)
-    resumed = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=2, start_step=5), 2)
+    pairs = dict(covers=covers, secrets=secrets, batch_size=3, seed=2)
+    from_start = _batches(data.fixed_pairs(**pairs), 7)
+    resumed = _batches(data.fixed_pairs(**pairs, start_step=5), 2)
     for (s1, _), (s2, _) in zip(from_start[5:], resumed, strict=True):
         np.testing.assert_array_equal(s1, s2)
+
+
+def test_fixed_pairs_take_covers_and_secrets_by_name_and_yield_secret_then_cover():
+    secrets, covers = _id_pairs(6)
+    covers = 1 - covers  # tell them apart: a secret j is j / 255, its cover 1 - j / 255
+    with pytest.raises(TypeError, match="positional"):
+        data.fixed_pairs(secrets, covers, batch_size=3, seed=0)
+    for secret, cover in _batches(data.fixed_pairs(covers=covers, secrets=secrets,
+                                                   batch_size=3, seed=0), 4):
+        assert np.all(secret < 0.5) and np.all(cover > 0.5)
+        np.testing.assert_allclose(secret + cover, 1.0, atol=1e-6)
 
 
 def test_heldout_pairs_are_fixed_and_pair_different_photos():

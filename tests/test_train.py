@@ -353,3 +353,17 @@ def test_the_trainer_hands_its_gradient_fn_the_cover_and_the_secret_by_name(tmp_
     assert seen and "beta" in seen[0] and "seed" in seen[0]
     assert history[0]["loss"] == pytest.approx(want[2], rel=1e-5)
     assert history[0]["loss"] != pytest.approx(swapped[2], rel=1e-3)
+
+
+def test_seed_recipe_batches_keep_the_recipes_secrets_and_covers_apart(tmp_path):
+    from stegutils import data
+
+    photos = _photos(6)
+    config = _tiny_config(pairs="seed-recipe", size=8, batch_size=2, steps=1)
+    trainer = train.Trainer(config, tmp_path, train_images=photos, val_images=[])
+    secrets, covers = data.seed_recipe(photos, size=8, seed=config.seed, allow_fewer=True)
+    for secret, cover in trainer.dataset(0).take(3):
+        for image in secret.numpy():
+            assert any(np.allclose(image, s) for s in secrets)
+        for image in cover.numpy():
+            assert any(np.allclose(image, c) for c in covers)

@@ -236,7 +236,7 @@ def main(argv=None):
         test_photos, _ = data.photos_or_builtin("bsds500", "test")
         heldout = data.heldout_pairs(test_photos, size=64, count=args.ttq_pairs, seed=1234)
         print(f"time to held-out cover >= {args.ttq_cover} dB and secret >= "
-              f"{args.ttq_secret} dB ({source}, {len(heldout[0])} held-out pairs):", flush=True)
+              f"{args.ttq_secret} dB ({source}, {len(heldout.secrets)} held-out pairs):", flush=True)
         runs = [time_to_quality(variant, train_photos=train_photos, heldout=heldout,
                                 cover_level=args.ttq_cover, secret_level=args.ttq_secret,
                                 budget=args.ttq_budget, eval_every=args.ttq_eval_every)

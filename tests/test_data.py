@@ -573,6 +573,36 @@ def test_heldout_pairs_are_fixed_and_pair_different_photos():
     assert np.all(secrets[:, 0, 0, 0] != covers[:, 0, 0, 0])
 
 
+def test_pairs_come_secrets_first_and_can_be_read_by_name():
+    images = _constant_photos(6, (20, 30))
+    pairs = data.heldout_pairs(images, size=8, count=4, seed=5)
+    assert isinstance(pairs, data.Pairs) and isinstance(pairs, tuple)
+    assert pairs._fields == ("secrets", "covers")
+    secrets, covers = pairs
+    assert secrets is pairs.secrets and covers is pairs.covers
+    # The same draws as the secrets first, covers second it has always returned: a
+    # secret photo, then a *different* photo for its cover.
+    rng = np.random.default_rng(5)
+    secret_index = rng.integers(0, 6, size=4)
+    cover_index = (secret_index + rng.integers(1, 6, size=4)) % 6
+    colours = np.array([image[0, 0, 0] for image in images])
+    np.testing.assert_allclose(secrets[:, 0, 0, 0], colours[secret_index])
+    np.testing.assert_allclose(covers[:, 0, 0, 0], colours[cover_index])
+    recipe = data.seed_recipe(images, size=4, count=6)
+    assert isinstance(recipe, data.Pairs)
+    chosen = np.random.default_rng(0).choice(6, size=6, replace=False)
+    np.testing.assert_allclose(recipe.secrets[:, 0, 0, 0], colours[chosen[:3]], atol=1e-6)
+    np.testing.assert_allclose(recipe.covers[:, 0, 0, 0], colours[chosen[3:]], atol=1e-6)
+
+
+def test_pair_datasets_yield_plain_tuples_that_map_unpacks():
+    images = _constant_photos(3, (10, 10))
+    stream = data.random_pairs(images, size=8, batch_size=2, seed=0)
+    assert type(next(iter(stream))) is tuple
+    differences = stream.map(lambda secret, cover: secret - cover)
+    assert next(iter(differences)).shape == (2, 8, 8, 3)
+
+
 def test_image_dataset_batches_centre_crops():
     images = _constant_photos(5, (10, 12))
     batches = [batch.numpy() for batch in data.image_dataset(images, size=8, batch_size=2, seed=0)]

@@ -432,10 +432,16 @@ def _cover_and_secret(inputs):
                 f"the keys {sorted(map(str, keys))}"
             )
         return inputs["cover"], inputs["secret"]
+    if isinstance(inputs, (tuple, list)):
+        kind = type(inputs).__name__
+        raise TypeError(
+            f"StegoNet takes a dict {{'cover': ..., 'secret': ...}}, not a {kind}: two "
+            f"images in a {kind} cannot say which is the cover, and a swapped pair would "
+            "run without an error"
+        )
     raise TypeError(
-        f"StegoNet takes a dict {{'cover': ..., 'secret': ...}}, not a "
-        f"{type(inputs).__name__}: two images in a {type(inputs).__name__} cannot say "
-        "which is the cover, and a swapped pair would run without an error"
+        "StegoNet takes a dict {'cover': ..., 'secret': ...}, got "
+        f"{type(inputs).__name__}"
     )
 
 

@@ -207,3 +207,5 @@ def test_the_model_refuses_a_dict_with_other_keys():
     x = tf.zeros([1, 8, 8, 3])
     with pytest.raises(TypeError, match=r"exactly the keys 'cover' and 'secret'.*'container'"):
         net({"cover": x, "container": x})
+    with pytest.raises(TypeError, match=r"takes a dict \{'cover': \.\.\., 'secret': \.\.\.\}, got"):
+        net(x)

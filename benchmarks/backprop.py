@@ -75,16 +75,17 @@ def step_times(*, size, batch_size, steps, rounds):
     runners = {}
     for kind in KINDS:
         net = models.build("seed", precision="float32", seed=0)
-        net((secret, cover))
+        net({"cover": cover, "secret": secret})
         optimizer = keras.optimizers.Adam(1e-3)
         optimizer.build(net.trainable_variables)
         gradient_fn = backprop.gradient_fn(kind)
 
         def make(net=net, optimizer=optimizer, gradient_fn=gradient_fn):
             @tf.function
-            def step(secret, cover):
-                losses, grads = gradient_fn(net, secret, cover, beta=0.75, noise=0.0,
-                                            quantize=True, seed=tf.constant([0, 0], tf.int64),
+            def step(*, cover, secret):
+                losses, grads = gradient_fn(net, cover=cover, secret=secret, beta=0.75,
+                                            noise=0.0, quantize=True,
+                                            seed=tf.constant([0, 0], tf.int64),
                                             global_batch_size=batch_size)
                 optimizer.apply_gradients(zip(grads, net.trainable_variables))
                 return losses.total
@@ -106,7 +107,7 @@ def step_times(*, size, batch_size, steps, rounds):
             for _ in range(steps):
                 restore()
                 start = time.perf_counter()
-                step(secret, cover).numpy()
+                step(cover=cover, secret=secret).numpy()
                 elapsed += time.perf_counter() - start
             if round_number >= 0:
                 samples[kind].append(elapsed / steps)
@@ -136,7 +137,7 @@ def _spread(values):
             "values": [float(v) for v in values]}
 
 
-def heldout_loss(net, secrets, covers, *, beta):
+def heldout_loss(net, *, covers, secrets, beta):
     """The training objective on held-out pairs: what the gradients try to lower.
 
     Means over all pairs and pixels of the squared errors, containers rounded to 8 bits
@@ -169,8 +170,9 @@ def race(*, size, steps, seeds, batch_size, lr, beta, heldout, log_every):
                                                 val_images=[])
                 history = trainer.fit(progress=False)
                 seconds = time.perf_counter() - start
-                summary = metrics.summarize(metrics.evaluate(trainer.net, secrets, covers))
-                summary.update(heldout_loss(trainer.net, secrets, covers, beta=beta))
+                pairs = {"covers": covers, "secrets": secrets}
+                summary = metrics.summarize(metrics.evaluate(trainer.net, **pairs))
+                summary.update(heldout_loss(trainer.net, **pairs, beta=beta))
                 runs.append({
                     "kind": kind, "seed": seed, "train_seconds": seconds,
                     "heldout": summary,

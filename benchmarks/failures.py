@@ -70,21 +70,19 @@ def _available(name):
     return pathlib.Path(name).is_dir() or name in pretrained.list()
 
 
-def attack_curves(net, secrets, covers, containers):
+def attack_curves(net, *, covers, secrets, containers):
     """Secret PSNR under each attack, plus the even/odd crop."""
     noise_levels = [v / 255 for v in NOISE_LEVELS]
+    pairs = {"covers": covers, "secrets": secrets, "containers": containers}
     curves = {
-        "jpeg": attacks.attack_curve(net, secrets, covers, attacks.jpeg, JPEG_QUALITIES,
-                                     containers=containers),
-        "jpeg_444": attacks.attack_curve(net, secrets, covers, attacks.jpeg,
-                                         JPEG_QUALITIES, containers=containers,
+        "jpeg": attacks.attack_curve(net, attacks.jpeg, JPEG_QUALITIES, **pairs),
+        "jpeg_444": attacks.attack_curve(net, attacks.jpeg, JPEG_QUALITIES, **pairs,
                                          chroma_subsampling=False),
-        "noise": attacks.attack_curve(net, secrets, covers, attacks.gaussian_noise,
-                                      noise_levels, containers=containers, seed=0),
-        "resize": attacks.attack_curve(net, secrets, covers, attacks.downscale,
-                                       RESIZE_FACTORS, containers=containers),
-        "bit_depth": attacks.attack_curve(net, secrets, covers, attacks.reduce_bit_depth,
-                                          BIT_DEPTHS, containers=containers),
+        "noise": attacks.attack_curve(net, attacks.gaussian_noise, noise_levels, **pairs,
+                                      seed=0),
+        "resize": attacks.attack_curve(net, attacks.downscale, RESIZE_FACTORS, **pairs),
+        "bit_depth": attacks.attack_curve(net, attacks.reduce_bit_depth, BIT_DEPTHS,
+                                          **pairs),
     }
     curves["noise"]["values_255"] = NOISE_LEVELS
     size = secrets.shape[1] - 8
@@ -99,7 +97,7 @@ def attack_curves(net, secrets, covers, containers):
     return curves
 
 
-def leak_report(secrets, covers, containers, gain):
+def leak_report(*, covers, secrets, containers, gain):
     other = np.roll(secrets, 1, axis=0)  # another pair's secret: the null
     return {
         "gain": gain,
@@ -111,7 +109,7 @@ def leak_report(secrets, covers, containers, gain):
     }
 
 
-def colour_report(secrets, covers, containers, revealed):
+def colour_report(*, covers, secrets, containers, revealed):
     secret_colour = attacks.colourfulness(secrets)
     cover_colour = attacks.colourfulness(covers)
     secret_error = metrics.mean_pixel_error(secrets, revealed)
@@ -131,7 +129,7 @@ def colour_report(secrets, covers, containers, revealed):
     }
 
 
-def clean_report(net, secrets, covers):
+def clean_report(net, *, covers, secrets):
     """Reveal from photos that hold no secret."""
     revealed = attacks.reveal_clean(net, covers)
     return {
@@ -146,7 +144,7 @@ def clean_report(net, secrets, covers):
     }
 
 
-def scramble_report(net, secrets, covers, containers, revealed):
+def scramble_report(net, *, covers, secrets, containers, revealed):
     report = {"key": SCRAMBLE_KEY, "plain": {
         "secret_psnr": _mean(metrics.psnr(secrets, revealed)),
         "cover_psnr": _mean(metrics.psnr(covers, containers)),
@@ -191,7 +189,7 @@ def detection_report(net, train_photos, test_photos, args):
     return result
 
 
-def finetune_report(net, card, train_photos, secrets, covers, args):
+def finetune_report(net, card, train_photos, args, *, covers, secrets):
     beta = float(card.get("config", {}).get("beta", 0.75))
     runs = {"control": {}, "noise": {"noise": args.finetune_noise / 255},
             "jpeg": {"jpeg_quality": args.finetune_jpeg}}
@@ -221,11 +219,12 @@ def finetune_report(net, card, train_photos, secrets, covers, args):
         entry = report["runs"][name]
         entry["cover_psnr"] = _mean(metrics.psnr(covers, containers))
         entry["secret_psnr"] = _mean(metrics.psnr(secrets, revealed))
-        entry["jpeg"] = attacks.attack_curve(model, secrets, covers, attacks.jpeg,
-                                             FINETUNE_QUALITIES, containers=containers)
-        entry["noise"] = attacks.attack_curve(model, secrets, covers, attacks.gaussian_noise,
-                                              [v / 255 for v in FINETUNE_NOISE],
-                                              containers=containers, seed=0)
+        pairs = {"covers": covers, "secrets": secrets, "containers": containers}
+        entry["jpeg"] = attacks.attack_curve(model, attacks.jpeg, FINETUNE_QUALITIES,
+                                             **pairs)
+        entry["noise"] = attacks.attack_curve(model, attacks.gaussian_noise,
+                                              [v / 255 for v in FINETUNE_NOISE], **pairs,
+                                              seed=0)
         entry["noise"]["values_255"] = FINETUNE_NOISE
         _log(f"  {name:8} cover {entry['cover_psnr']:.2f} dB  secret "
              f"{entry['secret_psnr']:.2f} dB  JPEG q70 "
@@ -307,7 +306,8 @@ def main(argv=None):
         entry["clean"] = {"cover_psnr": _mean(metrics.psnr(covers, containers)),
                           "secret_psnr": _mean(metrics.psnr(secrets, revealed)),
                           "images": len(secrets)}
-        entry["attacks"] = attack_curves(net, secrets, covers, containers)
+        entry["attacks"] = attack_curves(net, covers=covers, secrets=secrets,
+                                         containers=containers)
         seconds["attacks"] = time.perf_counter() - start
         _log(f"  clean: cover {entry['clean']['cover_psnr']:.2f} dB, secret "
              f"{entry['clean']['secret_psnr']:.2f} dB; JPEG "
@@ -317,10 +317,11 @@ def main(argv=None):
                  JPEG_QUALITIES, entry["attacks"]["jpeg_444"]["secret_psnr"])))
 
         start = time.perf_counter()
-        entry["colourfulness"] = colour_report(secrets, covers, containers, revealed)
-        entry["leak"] = leak_report(secrets, covers, containers, args.gain)
-        entry["reveal_clean"] = clean_report(net, secrets, covers)
-        entry["scramble"] = scramble_report(net, secrets, covers, containers, revealed)
+        made = {"covers": covers, "secrets": secrets, "containers": containers}
+        entry["colourfulness"] = colour_report(**made, revealed=revealed)
+        entry["leak"] = leak_report(**made, gain=args.gain)
+        entry["reveal_clean"] = clean_report(net, covers=covers, secrets=secrets)
+        entry["scramble"] = scramble_report(net, **made, revealed=revealed)
         seconds["leaks"] = time.perf_counter() - start
         _log(f"  colourfulness vs secret error: r = "
              f"{entry['colourfulness']['pearson_secret']:.2f}; residual vs secret edges "
@@ -340,8 +341,8 @@ def main(argv=None):
             start = time.perf_counter()
             pairs = min(args.finetune_pairs, len(secrets))
             ft_secrets, ft_covers = secrets[:pairs], covers[:pairs]
-            entry["finetune"] = finetune_report(net, card, train_photos, ft_secrets,
-                                                ft_covers, args)
+            entry["finetune"] = finetune_report(net, card, train_photos, args,
+                                                covers=ft_covers, secrets=ft_secrets)
             entry["finetune"]["pairs"] = len(ft_secrets)
             seconds["finetune"] = time.perf_counter() - start
         entry["seconds"] = {k: round(v, 1) for k, v in seconds.items()}

@@ -38,8 +38,9 @@ def five_panel(model, out):
     containers = net.hide(covers, secrets)
     revealed = net.reveal(containers)
     report = metrics.image_report(covers, containers, secrets, revealed)
-    fig = plot.five_panel(secrets, covers, net.prep_features(secrets), containers,
-                          revealed, metrics=report)
+    fig = plot.five_panel(cover=covers, secret=secrets,
+                          prep_output=net.prep_features(secrets), container=containers,
+                          revealed=revealed, metrics=report)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80, pil_kwargs={"optimize": True})
     print(f"wrote {out} (model {card.get('name', model)}, {source} test photos; "

@@ -64,7 +64,7 @@ def interval(values):
     return {"mean": float(values.mean()), "ci95": float(half), "n": int(len(values))}
 
 
-def raw_pass(net, secrets, covers, batch_size=16):
+def raw_pass(net, *, covers, secrets, batch_size=16):
     """Containers straight from the hiding network and the secrets revealed from them."""
     import tensorflow as tf
 
@@ -72,17 +72,17 @@ def raw_pass(net, secrets, covers, batch_size=16):
     for start in range(0, len(covers), batch_size):
         s = tf.constant(secrets[start:start + batch_size])
         c = tf.constant(covers[start:start + batch_size])
-        container = net.hide_raw(s, c)
+        container = net.hide_raw(cover=c, secret=s)
         containers.append(container.numpy())
         revealed.append(tf.cast(net.revealing(container), tf.float32).numpy())
     return np.concatenate(containers), np.concatenate(revealed)
 
 
-def measure(net, secrets, covers):
+def measure(net, *, covers, secrets):
     """Per-pair reports for the float and the PNG container, on the same pairs."""
     if secrets.shape[1] % net.multiple or secrets.shape[2] % net.multiple:
         raise ValueError(f"crop sizes must be multiples of {net.multiple} for the raw pass")
-    containers, revealed = raw_pass(net, secrets, covers)
+    containers, revealed = raw_pass(net, covers=covers, secrets=secrets)
     reports = {"float": metrics.image_report(covers, containers, secrets, revealed)}
     stored = png_round_trip(net.hide(covers, secrets, quantize=True))
     reports["png"] = metrics.image_report(covers, stored, secrets, net.reveal(stored))
@@ -143,7 +143,7 @@ def main(argv=None):
             count = args.count or COUNTS.get(size, 50)
             secrets, covers = data.heldout_pairs(photos, size=size, count=count,
                                                  seed=args.seed)
-            summary = summarise(measure(net, secrets, covers))
+            summary = summarise(measure(net, covers=covers, secrets=secrets))
             per_size[str(size)] = summary
             for mode in ("float", "png", "png_minus_float"):
                 s = summary[mode]

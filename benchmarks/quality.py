@@ -43,7 +43,7 @@ def png_round_trip(images):
     return np.stack(out)
 
 
-def measure(net, secrets, covers):
+def measure(net, *, covers, secrets):
     containers = png_round_trip(net.hide(covers, secrets, quantize=True))
     revealed = net.reveal(containers)
     return metrics.summarize(metrics.image_report(covers, containers, secrets, revealed))
@@ -82,7 +82,7 @@ def main(argv=None):
             count = COUNTS.get(size, 50)
             secrets, covers = data.heldout_pairs(test_photos, size=size, count=count,
                                                  seed=args.seed)
-            summary = measure(net, secrets, covers)
+            summary = measure(net, covers=covers, secrets=secrets)
             per_size[str(size)] = summary
             print(f"{card.get('name', name):12} {size:4d}px  {summary['images']:4d} pairs  "
                   f"cover {summary['cover_psnr']:6.2f} dB  mpe {summary['cover_mpe']:5.2f}  "

@@ -53,16 +53,16 @@ def training_rate(variant, precision, *, steps, batch_size=8, size=64):
     cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
 
     @tf.function
-    def step(secret, cover):
-        losses, grads = train.gradients(net, secret, cover, beta=0.75)
+    def step(*, cover, secret):
+        losses, grads = train.gradients(net, cover=cover, secret=secret, beta=0.75)
         optimizer.apply_gradients(zip(grads, net.trainable_variables))
         return losses.total
 
     for _ in range(2):  # trace and warm up
-        step(secret, cover).numpy()
+        step(cover=cover, secret=secret).numpy()
     start = time.perf_counter()
     for _ in range(steps):
-        step(secret, cover).numpy()
+        step(cover=cover, secret=secret).numpy()
     elapsed = time.perf_counter() - start
     return steps * batch_size / elapsed
 
@@ -95,8 +95,8 @@ def time_to_quality(variant, *, train_photos, heldout, cover_level, secret_level
     secrets, covers = heldout
 
     @tf.function
-    def step(secret, cover):
-        losses, grads = train.gradients(net, secret, cover, beta=beta)
+    def step(*, cover, secret):
+        losses, grads = train.gradients(net, cover=cover, secret=secret, beta=beta)
         optimizer.apply_gradients(zip(grads, net.trainable_variables))
         return losses.total
 
@@ -104,12 +104,12 @@ def time_to_quality(variant, *, train_photos, heldout, cover_level, secret_level
     elapsed, steps, next_eval, reached, curve = 0.0, 0, eval_every, None, []
     for secret, cover in pairs:
         start = time.perf_counter()
-        step(secret, cover).numpy()
+        step(cover=cover, secret=secret).numpy()
         elapsed += time.perf_counter() - start
         steps += 1
         if elapsed < next_eval:
             continue
-        summary = metrics.summarize(metrics.evaluate(net, secrets, covers))
+        summary = metrics.summarize(metrics.evaluate(net, covers=covers, secrets=secrets))
         curve.append({"seconds": elapsed, "steps": steps,
                       "cover_psnr": summary["cover_psnr"],
                       "secret_psnr": summary["secret_psnr"]})
@@ -236,7 +236,7 @@ def main(argv=None):
         test_photos, _ = data.photos_or_builtin("bsds500", "test")
         heldout = data.heldout_pairs(test_photos, size=64, count=args.ttq_pairs, seed=1234)
         print(f"time to held-out cover >= {args.ttq_cover} dB and secret >= "
-              f"{args.ttq_secret} dB ({source}, {len(heldout[0])} held-out pairs):", flush=True)
+              f"{args.ttq_secret} dB ({source}, {len(heldout.secrets)} held-out pairs):", flush=True)
         runs = [time_to_quality(variant, train_photos=train_photos, heldout=heldout,
                                 cover_level=args.ttq_cover, secret_level=args.ttq_secret,
                                 budget=args.ttq_budget, eval_every=args.ttq_eval_every)

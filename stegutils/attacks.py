@@ -328,7 +328,7 @@ def reduce_bit_depth(images, bits):
     return _unbatch(out, single)
 
 
-def attack_curve(net, secrets, covers, attack, values, *, containers=None, **options):
+def attack_curve(net, attack, values, *, covers, secrets, containers=None, **options):
     """How well the secret survives an attack, at each strength: one PSNR per value.
 
     Hides each secret in its cover (containers rounded to 8 bits, as a PNG file keeps
@@ -338,14 +338,14 @@ def attack_curve(net, secrets, covers, attack, values, *, containers=None, **opt
     Parameters
     ----------
     net : stegutils.models.StegoNet
-    secrets, covers : array-like
-        ``(B, H, W, 3)`` held-out pairs.
     attack : callable
         One of this module's attacks that keeps the image size (:func:`jpeg`,
         :func:`gaussian_noise`, :func:`downscale`, :func:`reduce_bit_depth`), or any
         function of the same form.
     values : sequence
         The strengths to try (qualities, standard deviations, factors, bits).
+    covers, secrets : array-like, keyword-only
+        ``(B, H, W, 3)`` held-out pairs: ``secrets[i]`` is hidden in ``covers[i]``.
     containers : array-like, optional
         The containers, if already made (saves hiding again).
     **options
@@ -1029,7 +1029,7 @@ def copy_model(net, *, precision="float32"):
     """
     clone = _models.build(net.variant, precision=precision, **net.options)
     probe = tf.zeros([1, 2 * clone.multiple, 2 * clone.multiple, 3])
-    clone((probe, probe))
+    clone({"cover": probe, "secret": probe})
     clone.set_weights(net.get_weights())
     return clone
 
@@ -1100,14 +1100,14 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
     optimizer = keras.optimizers.Adam(learning_rate=lr)
     optimizer.build(student.trainable_variables)
 
-    def loss_fn(secret, cover, noise_seed):
+    def loss_fn(*, cover, secret, noise_seed):
         if jpeg_quality is None:
-            return _train.compute_losses(student, secret, cover, beta=beta, noise=noise,
-                                         quantize=True, seed=noise_seed)
+            return _train.compute_losses(student, cover=cover, secret=secret, beta=beta,
+                                         noise=noise, quantize=True, seed=noise_seed)
         # compute_losses has no JPEG: the same loss, with the secret term averaged over
         # the container as saved (PNG) and the container after JPEG, so that the model
         # learns to survive JPEG without forgetting how to reveal from a PNG.
-        container = student.hide_raw(secret, cover, training=True)
+        container = student.hide_raw(cover=cover, secret=secret, training=True)
         distorted = _train.distort_container(container, noise=noise, quantize=True,
                                              seed=noise_seed)
         compressed = _jpeg_straight_through(distorted, jpeg_quality)
@@ -1119,9 +1119,10 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
         return _train.Losses(cover_loss + beta * secret_loss, cover_loss, secret_loss)
 
     @tf.function
-    def finetune_step(secret, cover, index):
+    def finetune_step(*, cover, secret, index):
         with tf.GradientTape() as tape:
-            losses = loss_fn(secret, cover, tf.stack([tf.constant(seed, tf.int64), index]))
+            losses = loss_fn(cover=cover, secret=secret,
+                             noise_seed=tf.stack([tf.constant(seed, tf.int64), index]))
         grads = tape.gradient(losses.total, student.trainable_variables)
         optimizer.apply_gradients(zip(grads, student.trainable_variables))
         return losses.total, losses.cover, losses.secret
@@ -1131,8 +1132,8 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
     for index, (secret, cover) in enumerate(tqdm(batches.take(steps), total=steps,
                                                  disable=not progress, unit="step",
                                                  desc="fine-tune")):
-        total, cover_loss, secret_loss = finetune_step(secret, cover,
-                                                       tf.constant(index, tf.int64))
+        total, cover_loss, secret_loss = finetune_step(cover=cover, secret=secret,
+                                                       index=tf.constant(index, tf.int64))
         history.append({"step": index + 1, "loss": float(total),
                         "cover_loss": float(cover_loss), "secret_loss": float(secret_loss)})
     if _models.resolve_precision(precision) != "float32":

@@ -336,13 +336,13 @@ def network_backward(layers, activations, upstream, *, dilated=False, input_grad
 # -------------------------------------------------------------------- the whole model
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(kw_only=True)
 class ForwardPass:
-    """Everything :func:`backward` needs from :func:`forward`.
+    """Everything :func:`backward` needs from :func:`forward` (built by keyword only).
 
     Attributes
     ----------
-    secret, cover : tf.Tensor
+    cover, secret : tf.Tensor
         The batch.
     prep, hide, reveal : list of tf.Tensor
         Each network's activations ``[input, a_1, ..., output]``: ``hide[0]`` is
@@ -359,8 +359,8 @@ class ForwardPass:
     Introduced in chapter 6 (Autodiff against manual, dilated backprop).
     """
 
-    secret: tf.Tensor
     cover: tf.Tensor
+    secret: tf.Tensor
     prep: list
     hide: list
     reveal: list
@@ -382,7 +382,7 @@ def _mean_squared_error_per_example(a, b):
     return tf.reduce_mean(tf.math.squared_difference(a, b), axis=[1, 2, 3])
 
 
-def forward(params, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
+def forward(params, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
             global_batch_size=None) -> ForwardPass:
     """The forward pass of :func:`stegutils.train.compute_losses`, keeping activations.
 
@@ -390,7 +390,7 @@ def forward(params, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
     ----------
     params : dict
         From :func:`seed_parameters`.
-    secret, cover : tf.Tensor
+    cover, secret : tf.Tensor, keyword-only
         Batches of images in ``[0, 1]`` of the parameters' dtype.
     beta, noise, quantize, seed, global_batch_size
         As for :func:`stegutils.train.compute_losses`. The noise is drawn by
@@ -430,8 +430,9 @@ def forward(params, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
     secret_loss = tf.nn.compute_average_loss(
         _mean_squared_error_per_example(secret, reveal[-1]), global_batch_size=batch)
     losses = _train.Losses(cover_loss + beta * secret_loss, cover_loss, secret_loss)
-    return ForwardPass(secret, cover, prep, hide, reveal, clip_mask, losses, beta,
-                       tf.cast(batch, dtype))
+    return ForwardPass(cover=cover, secret=secret, prep=prep, hide=hide, reveal=reveal,
+                       clip_mask=clip_mask, losses=losses, beta=beta,
+                       global_batch_size=tf.cast(batch, dtype))
 
 
 def backward(params, fwd: ForwardPass, *, dilated=False, loss_scale=None) -> dict:
@@ -546,7 +547,7 @@ class FiniteDifference:
         return self.difference <= self.tolerance
 
 
-def finite_difference(params, secret, cover, *, network="prep", layer=0, beta, noise=0.0,
+def finite_difference(params, *, cover, secret, network="prep", layer=0, beta, noise=0.0,
                       quantize=False, seed=None, candidates=8,
                       steps=(1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)) -> FiniteDifference:
     """Check one kernel entry's hand-written gradient with a central difference.
@@ -575,7 +576,7 @@ def finite_difference(params, secret, cover, *, network="prep", layer=0, beta, n
     params : dict
         From :func:`seed_parameters`, with ``tf.Variable`` kernels (float64 advised:
         float32 leaves too few digits for a difference quotient).
-    secret, cover : tf.Tensor
+    cover, secret : tf.Tensor, keyword-only
         One batch.
     network, layer : str, int, optional
         Which kernel to test (default: the first prep layer, the farthest from the loss).
@@ -607,7 +608,7 @@ def finite_difference(params, secret, cover, *, network="prep", layer=0, beta, n
                         "kernels in tf.Variable (chapter 6 shows how)")
     dtype = variable.dtype
     eps = float(np.finfo(dtype.as_numpy_dtype).eps)
-    fwd = forward(params, secret, cover, **options)
+    fwd = forward(params, cover=cover, secret=secret, **options)
     masks = _relu_masks(fwd, params)
     index = [name for name in ("prep", "hide", "reveal")].index(network)
     analytic = backward(params, fwd)[("prep", "hide", "reveal")[index]][layer][0].numpy()
@@ -626,7 +627,7 @@ def finite_difference(params, secret, cover, *, network="prep", layer=0, beta, n
                     moved = original.copy()
                     moved[entry] = theta + sign * h
                     variable.assign(moved)
-                    moved_fwd = forward(params, secret, cover, **options)
+                    moved_fwd = forward(params, cover=cover, secret=secret, **options)
                     if not _same_masks(masks, _relu_masks(moved_fwd, params)):
                         crossed = True
                         break
@@ -667,7 +668,7 @@ def _in_variable_order(net, grads_by_network):
     return ordered
 
 
-def _model_gradients(net, secret, cover, *, beta, noise, quantize, seed,
+def _model_gradients(net, *, cover, secret, beta, noise, quantize, seed,
                      global_batch_size, dilated, loss_scale, extra):
     if extra:
         raise TypeError(
@@ -675,8 +676,8 @@ def _model_gradients(net, secret, cover, *, beta, noise, quantize, seed,
             "noise, quantize, seed, global_batch_size and loss_scale"
         )
     params = seed_parameters(net)
-    fwd = forward(params, secret, cover, beta=beta, noise=noise, quantize=quantize,
-                  seed=seed, global_batch_size=global_batch_size)
+    fwd = forward(params, cover=cover, secret=secret, beta=beta, noise=noise,
+                  quantize=quantize, seed=seed, global_batch_size=global_batch_size)
     scale = None
     if loss_scale is not None:
         # A loss scale multiplies the loss, so it multiplies every gradient.
@@ -685,7 +686,7 @@ def _model_gradients(net, secret, cover, *, beta, noise, quantize, seed,
     return fwd.losses, _in_variable_order(net, grads)
 
 
-def manual_gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
+def manual_gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
                      global_batch_size=None, loss_scale=None, **extra):
     """The true gradients of the total loss, computed by the hand-written pass.
 
@@ -696,7 +697,7 @@ def manual_gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed
     ----------
     net : stegutils.models.StegoNet
         A built ``seed`` model.
-    secret, cover : tf.Tensor
+    cover, secret : tf.Tensor, keyword-only
         Batches of float images in ``[0, 1]``.
     beta, noise, quantize, seed, global_batch_size
         As for :func:`stegutils.train.compute_losses`.
@@ -717,12 +718,13 @@ def manual_gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed
 
     Introduced in chapter 6 (Autodiff against manual, dilated backprop).
     """
-    return _model_gradients(net, secret, cover, beta=beta, noise=noise, quantize=quantize,
-                            seed=seed, global_batch_size=global_batch_size, dilated=False,
+    return _model_gradients(net, cover=cover, secret=secret, beta=beta, noise=noise,
+                            quantize=quantize, seed=seed,
+                            global_batch_size=global_batch_size, dilated=False,
                             loss_scale=loss_scale, extra=extra)
 
 
-def dilated_gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
+def dilated_gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
                       global_batch_size=None, loss_scale=None, **extra):
     """The blog post's "dilated" gradients: the true pass plus backward-only skips.
 
@@ -733,8 +735,9 @@ def dilated_gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, see
 
     Introduced in chapter 6 (Autodiff against manual, dilated backprop).
     """
-    return _model_gradients(net, secret, cover, beta=beta, noise=noise, quantize=quantize,
-                            seed=seed, global_batch_size=global_batch_size, dilated=True,
+    return _model_gradients(net, cover=cover, secret=secret, beta=beta, noise=noise,
+                            quantize=quantize, seed=seed,
+                            global_batch_size=global_batch_size, dilated=True,
                             loss_scale=loss_scale, extra=extra)
 
 

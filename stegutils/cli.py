@@ -288,7 +288,7 @@ def _cmd_evaluate(args):
     images = data.photos(args.data, args.split)
     secrets, covers = data.heldout_pairs(images, size=args.size, count=args.count,
                                          seed=args.seed)
-    report = metrics.evaluate(net, secrets, covers)
+    report = metrics.evaluate(net, covers=covers, secrets=secrets)
     summary = metrics.summarize(report)
     result = {"model": card.get("name", str(args.model)), "data": args.data,
               "split": args.split, "size": args.size, **summary}

@@ -20,6 +20,13 @@ The module has four parts:
   :func:`random_pairs` and :func:`fixed_pairs` (infinite, resumable ``tf.data``
   pipelines), :func:`heldout_pairs` (a fixed evaluation set) and :func:`image_dataset`
   (the classic ``tf.data`` pipeline the chapter builds step by step).
+
+What returns pairs returns the secrets first, everywhere in this module:
+:func:`seed_recipe` and :func:`heldout_pairs` return a :class:`Pairs`
+``(secrets, covers)`` whose fields can also be read by name, and the datasets yield
+plain ``(secret, cover)`` tuples (plain, because ``Dataset.map`` passes only a plain
+tuple to a function as separate arguments). What takes both takes them by keyword
+(:func:`fixed_pairs`), as :meth:`stegutils.models.StegoNet.hide` takes the cover first.
 """
 
 import contextlib
@@ -34,6 +41,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import typing
 import urllib.error
 import urllib.request
 import warnings
@@ -66,6 +74,7 @@ __all__ = [
     "load_images",
     "photos",
     "photos_or_builtin",
+    "Pairs",
     "seed_recipe",
     "random_pairs",
     "fixed_pairs",
@@ -1401,6 +1410,21 @@ def _at_least(image, size):
     return resize(image, new_size, method="bicubic")
 
 
+class Pairs(typing.NamedTuple):
+    """Secrets and the covers they go with, secrets first.
+
+    ``secrets[i]`` is hidden in ``covers[i]``. What :func:`seed_recipe` and
+    :func:`heldout_pairs` return. It unpacks like the plain tuple it is
+    (``secrets, covers = data.heldout_pairs(...)``), and its fields can be read by name
+    (``pairs.covers``, ``pairs.secrets``) where the order could be in doubt.
+
+    Introduced in chapter 2 (Preparing the data).
+    """
+
+    secrets: np.ndarray
+    covers: np.ndarray
+
+
 def seed_recipe(images, *, size=80, count=100, seed=0, allow_fewer=False):
     """The blog post's data: ``count`` photos resized to ``size`` x ``size``, split in two.
 
@@ -1427,8 +1451,9 @@ def seed_recipe(images, *, size=80, count=100, seed=0, allow_fewer=False):
 
     Returns
     -------
-    secrets, covers : numpy.ndarray
-        ``float32`` arrays ``(count // 2, size, size, 3)``.
+    Pairs
+        ``(secrets, covers)``, secrets first: ``float32`` arrays
+        ``(count // 2, size, size, 3)``.
 
     Raises
     ------
@@ -1454,7 +1479,7 @@ def seed_recipe(images, *, size=80, count=100, seed=0, allow_fewer=False):
     chosen = rng.choice(len(images), size=count, replace=False)
     half = count // 2
     resized = np.stack([resize(images[i], size, method="area") for i in chosen[: 2 * half]])
-    return resized[:half], resized[half:]
+    return Pairs(secrets=resized[:half], covers=resized[half:])
 
 
 def _build_pool(images, size):
@@ -1498,8 +1523,8 @@ def random_pairs(images, *, size, batch_size, seed, start_step=0):
     Returns
     -------
     tf.data.Dataset
-        Infinite; yields ``(secret, cover)``, each ``float32``
-        ``(batch_size, size, size, 3)`` in ``[0, 1]``.
+        Infinite; yields plain ``(secret, cover)`` tuples, secret first, each
+        ``float32`` ``(batch_size, size, size, 3)`` in ``[0, 1]``.
 
     Raises
     ------
@@ -1556,7 +1581,7 @@ def _uniform_offsets(key, limits, count):
     return tf.minimum(offsets, limits - 1)
 
 
-def fixed_pairs(secrets, covers, *, batch_size, seed, start_step=0):
+def fixed_pairs(*, covers, secrets, batch_size, seed, start_step=0):
     """An endless, resumable stream of batches of fixed (secret, cover) pairs.
 
     Introduced in chapter 2 (Preparing the data).
@@ -1570,9 +1595,10 @@ def fixed_pairs(secrets, covers, *, batch_size, seed, start_step=0):
 
     Parameters
     ----------
-    secrets, covers : array_like
+    covers, secrets : array_like, keyword-only
         ``(count, height, width, 3)`` each, the same shape; float in ``[0, 1]`` or
-        ``uint8``. Pair ``j`` is ``(secrets[j], covers[j])``.
+        ``uint8``. Pair ``j`` is ``(secrets[j], covers[j])``. By keyword, because
+        :func:`seed_recipe` returns them the other way round (secrets first).
     batch_size : int
         Pairs per batch; at most ``count``.
     seed : int
@@ -1583,8 +1609,8 @@ def fixed_pairs(secrets, covers, *, batch_size, seed, start_step=0):
     Returns
     -------
     tf.data.Dataset
-        Infinite; yields ``(secret, cover)``, each ``float32``
-        ``(batch_size, height, width, 3)``.
+        Infinite; yields plain ``(secret, cover)`` tuples, secret first, each
+        ``float32`` ``(batch_size, height, width, 3)``.
 
     Raises
     ------
@@ -1650,8 +1676,9 @@ def heldout_pairs(images, *, size, count, seed=1234):
 
     Returns
     -------
-    secrets, covers : numpy.ndarray
-        ``float32`` arrays ``(count, size, size, 3)``.
+    Pairs
+        ``(secrets, covers)``, secrets first: ``float32`` arrays
+        ``(count, size, size, 3)``.
 
     Raises
     ------
@@ -1678,7 +1705,7 @@ def heldout_pairs(images, *, size, count, seed=1234):
 
     secrets = np.stack([centred_crop(images[i]) for i in secret_index])
     covers = np.stack([centred_crop(images[i]) for i in cover_index])
-    return secrets.astype(np.float32), covers.astype(np.float32)
+    return Pairs(secrets=secrets.astype(np.float32), covers=covers.astype(np.float32))
 
 
 def image_dataset(images, *, size, batch_size, shuffle=True, seed=0, cache=True):

@@ -129,14 +129,15 @@ def summarize(report: dict[str, np.ndarray]) -> dict[str, float]:
     return summary
 
 
-def evaluate(net, secrets, covers, *, quantize=True, batch_size=16):
+def evaluate(net, *, covers, secrets, quantize=True, batch_size=16):
     """Hide each secret in its cover, reveal it, and measure both.
 
     Parameters
     ----------
     net : stegutils.models.StegoNet
-    secrets, covers : array-like
-        ``(B, H, W, 3)`` float images in ``[0, 1]``.
+    covers, secrets : array-like, keyword-only
+        ``(B, H, W, 3)`` float images in ``[0, 1]``; ``secrets[i]`` is hidden in
+        ``covers[i]``.
     quantize : bool, optional
         Round containers to 8 bits before revealing, as a PNG file would (default).
     batch_size : int, optional

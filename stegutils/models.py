@@ -29,6 +29,7 @@ Introduced in chapter 3 (Designing the networks).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
 import os
@@ -237,10 +238,13 @@ def quantize_8bit(images: tf.Tensor) -> tf.Tensor:
 class StegoNet(keras.Model):
     """The three networks of one model: ``prep``, ``hide`` and ``reveal``.
 
-    Calling the model on ``(secret, cover)`` returns ``(container, revealed)`` where the
-    container is *not* rounded (training decides what happens to it in between; see
-    :mod:`stegutils.train`). For using a model, :meth:`hide` and :meth:`reveal` take care
-    of padding, rounding and batching.
+    Calling the model on a dict, ``net({"cover": cover, "secret": secret})``, returns
+    ``(container, revealed)`` where the container is *not* rounded (training decides what
+    happens to it in between; see :mod:`stegutils.train`). A tuple is refused with a
+    ``TypeError``: two images of the same shape in a tuple cannot say which is the cover,
+    and a swapped pair would run without error. :meth:`hide_raw` takes the two images as
+    keywords for the same reason. For using a model, :meth:`hide` (cover first, then
+    secret) and :meth:`reveal` take care of padding, rounding and batching.
 
     Parameters
     ----------
@@ -286,16 +290,26 @@ class StegoNet(keras.Model):
     def specs(self) -> dict[str, NetworkSpec]:
         return dict(self._specs)
 
-    def hide_raw(self, secret, cover, training=False):
-        """The container before clipping and rounding, on inputs of a valid size."""
+    def hide_raw(self, *, cover, secret, training=False):
+        """The container before clipping and rounding, on inputs of a valid size.
+
+        ``cover`` and ``secret`` are keyword-only (``net.hide_raw(cover=c, secret=s)``),
+        so that a call cannot swap them without an error.
+        """
         features = self.prep(secret, training=training)
         output = self.hiding([cover, features], training=training)
         output = tf.cast(output, tf.float32)
         return cover + output if self.residual else output
 
+    def __call__(self, inputs, *args, **kwargs):
+        # Checked before Keras sees the inputs, so that the error is this one line.
+        _cover_and_secret(inputs)
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs, training=False):
-        secret, cover = inputs
-        container = self.hide_raw(secret, cover, training=training)
+        """``{"cover": ..., "secret": ...}`` -> ``(container, revealed)``, unrounded."""
+        cover, secret = _cover_and_secret(inputs)
+        container = self.hide_raw(cover=cover, secret=secret, training=training)
         revealed = tf.cast(self.revealing(container, training=training), tf.float32)
         return container, revealed
 
@@ -318,6 +332,10 @@ class StegoNet(keras.Model):
 
     def hide(self, cover, secret, *, quantize: bool = True, batch_size: int = 16):
         """Hide ``secret`` inside ``cover`` and return the container.
+
+        The cover comes first, then the secret: ``net.hide(cover, secret)``, or by name,
+        ``net.hide(cover=cover, secret=secret)``. Wherever the library takes both images
+        positionally, the cover comes first; elsewhere it takes them by keyword only.
 
         Parameters
         ----------
@@ -393,7 +411,7 @@ class StegoNet(keras.Model):
     def _hide_batch(self, cover, secret, quantize):
         cover_p, height, width = self._pad(cover)
         secret_p, _, _ = self._pad(secret)
-        container = self.hide_raw(secret_p, cover_p)[:, :height, :width]
+        container = self.hide_raw(cover=cover_p, secret=secret_p)[:, :height, :width]
         return tf.cond(quantize, lambda: quantize_8bit(container),
                        lambda: tf.clip_by_value(container, 0.0, 1.0))
 
@@ -402,6 +420,29 @@ class StegoNet(keras.Model):
         padded, height, width = self._pad(container)
         revealed = tf.cast(self.revealing(padded, training=False), tf.float32)
         return tf.clip_by_value(revealed[:, :height, :width], 0.0, 1.0)
+
+
+def _cover_and_secret(inputs):
+    """``(cover, secret)`` from :meth:`StegoNet.call`'s dict; a TypeError for anything else."""
+    if isinstance(inputs, collections.abc.Mapping):
+        keys = set(inputs)
+        if keys != {"cover", "secret"}:
+            raise TypeError(
+                "StegoNet takes a dict with exactly the keys 'cover' and 'secret', got "
+                f"the keys {sorted(map(str, keys))}"
+            )
+        return inputs["cover"], inputs["secret"]
+    if isinstance(inputs, (tuple, list)):
+        kind = type(inputs).__name__
+        raise TypeError(
+            f"StegoNet takes a dict {{'cover': ..., 'secret': ...}}, not a {kind}: two "
+            f"images in a {kind} cannot say which is the cover, and a swapped pair would "
+            "run without an error"
+        )
+    raise TypeError(
+        "StegoNet takes a dict {'cover': ..., 'secret': ...}, got "
+        f"{type(inputs).__name__}"
+    )
 
 
 def _as_batch(images, name):

@@ -127,13 +127,16 @@ def show_images(images, titles=None, *, ncols=None, size=2.2, suptitle=None):
     return _opaque(fig)
 
 
-def five_panel(secret, cover, prep_output, container, revealed, *, metrics=None,
+def five_panel(*, cover, secret, prep_output, container, revealed, metrics=None,
                rows=None, size=2.0):
     """The blog post's figure: secret, cover, prep output, container, revealed secret.
 
+    Every image is a keyword argument, so that the panels cannot be swapped by position
+    (the figure's columns keep the blog post's order, the secret first).
+
     Parameters
     ----------
-    secret, cover, container, revealed : array-like
+    cover, secret, container, revealed : array-like
         ``(B, H, W, 3)`` or ``(H, W, 3)`` float images.
     prep_output : array-like
         The prep network's features, ``(B, h, w, C)`` or ``(h, w, C)``; drawn with

@@ -207,7 +207,7 @@ def _read_json(path):
 def _build_and_load(config, weights, precision):
     net = _models.build(config.variant, precision=precision, **config.variant_options)
     probe = tf.zeros([1, 2 * net.multiple, 2 * net.multiple, 3])
-    net((probe, probe))
+    net({"cover": probe, "secret": probe})
     try:
         net.load_weights(weights)
     except Exception as error:  # h5py and Keras raise many types for a bad file

@@ -308,7 +308,7 @@ def _per_example_mse(a, b):
     return tf.reduce_mean(tf.math.squared_difference(a, b), axis=[1, 2, 3])
 
 
-def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
+def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
                    training=True, global_batch_size=None, channel=None, step=0):
     """Run the three networks on one batch and return the two loss terms and the total.
 
@@ -317,7 +317,7 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
     Parameters
     ----------
     net : stegutils.models.StegoNet
-    secret, cover : tf.Tensor
+    cover, secret : tf.Tensor, keyword-only
         Batches of float images in ``[0, 1]``.
     beta : float
         Weight of the secret term.
@@ -339,7 +339,7 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
 
     Introduced in chapter 4 (Loss and gradient flow).
     """
-    container = net.hide_raw(secret, cover, training=training)
+    container = net.hide_raw(cover=cover, secret=secret, training=training)
     target = secret
     if channel is not None:
         spec = _channel.ChannelSpec.from_dict(channel)
@@ -364,7 +364,7 @@ def compute_losses(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=N
     return Losses(total, cover_loss, secret_loss)
 
 
-def gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
+def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
               global_batch_size=None, loss_scale=None, channel=None, step=0):
     """Gradients of the total loss for every trainable variable, by automatic
     differentiation.
@@ -384,7 +384,7 @@ def gradients(net, secret, cover, *, beta, noise=0.0, quantize=True, seed=None,
     Introduced in chapter 4 (Loss and gradient flow).
     """
     with tf.GradientTape() as tape:
-        losses = compute_losses(net, secret, cover, beta=beta, noise=noise,
+        losses = compute_losses(net, cover=cover, secret=secret, beta=beta, noise=noise,
                                 quantize=quantize, seed=seed,
                                 global_batch_size=global_batch_size,
                                 channel=channel, step=step)
@@ -424,7 +424,7 @@ class Trainer:
         devices, or ``MultiWorkerMirroredStrategy()`` across machines (set ``TF_CONFIG``).
         Default: no distribution.
     gradient_fn : callable, optional
-        ``gradient_fn(net, secret, cover, *, beta, noise, quantize, seed,
+        ``gradient_fn(net, *, cover, secret, beta, noise, quantize, seed,
         global_batch_size) -> (Losses, grads)``; default :func:`gradients`
         (automatic differentiation). :mod:`stegutils.backprop` provides hand-written
         ones, so that runs differ only in where their gradients come from.
@@ -482,7 +482,7 @@ class Trainer:
             # Build the variables now (a tiny forward pass) so that checkpoints restore
             # into them and the optimizer can be built against them.
             probe = tf.zeros([1, 2 * self.net.multiple, 2 * self.net.multiple, 3])
-            self.net((probe, probe))
+            self.net({"cover": probe, "secret": probe})
             if config.lr_schedule == "cosine":
                 lr = keras.optimizers.schedules.CosineDecay(config.lr, config.steps, alpha=0.01)
             else:
@@ -699,8 +699,9 @@ class Trainer:
         if config.pairs == "seed-recipe":
             secrets, covers = _data.seed_recipe(self._train_images, size=config.size,
                                                 seed=config.seed, allow_fewer=True)
-            return _data.fixed_pairs(secrets, covers, batch_size=config.batch_size,
-                                     seed=config.seed, start_step=start_step)
+            return _data.fixed_pairs(covers=covers, secrets=secrets,
+                                     batch_size=config.batch_size, seed=config.seed,
+                                     start_step=start_step)
         return _data.random_pairs(self._train_images, size=config.size,
                                   batch_size=config.batch_size, seed=config.seed,
                                   start_step=start_step)
@@ -717,11 +718,11 @@ class Trainer:
             # function (stegutils.backprop) keeps its signature.
             extra["channel"] = _channel.ChannelSpec.from_dict(config.channel)
 
-        def replica_step(secret, cover, step):
+        def replica_step(cover, secret, step):
             seed = tf.stack([tf.cast(config.seed, tf.int64), step])
             options = dict(extra, step=step) if "channel" in extra else extra
             losses, grads = gradient_fn(
-                net, secret, cover, beta=config.beta, noise=config.noise,
+                net, cover=cover, secret=secret, beta=config.beta, noise=config.noise,
                 quantize=config.quantize, seed=seed, global_batch_size=config.batch_size,
                 **options)
             optimizer.apply_gradients(zip(grads, net.trainable_variables))
@@ -730,8 +731,8 @@ class Trainer:
         counter = self.step
 
         @tf.function
-        def train_step(secret, cover, step):
-            per_replica = strategy.run(replica_step, args=(secret, cover, step))
+        def train_step(cover, secret, step):
+            per_replica = strategy.run(replica_step, args=(cover, secret, step))
             # The counter moves in the same call as the weights and Adam's state: no
             # interruption can separate them.
             counter.assign_add(1)
@@ -832,11 +833,11 @@ class Trainer:
         stop_request = _StopRequest()
         try:
             with stop_request.installed():
-                for secret, cover in dataset:
+                for secret, cover in dataset:  # the datasets' order: secret, cover
                     if step >= end:
                         break
                     try:
-                        results = self._train_step(secret, cover, tf.constant(step, tf.int64))
+                        results = self._train_step(cover, secret, tf.constant(step, tf.int64))
                     except tf.errors.ResourceExhaustedError as error:
                         if _disk_full(error):
                             raise

@@ -285,12 +285,25 @@ def test_attack_curve_measures_the_secret_after_each_attack_strength(tiny_run):
     net, _ = pretrained.load(tiny_run)
     secrets, covers = _batch(2, size=16, seed=1), _batch(2, size=16, seed=2)
     containers = net.hide(covers, secrets)
-    curve = attacks.attack_curve(net, secrets, covers, attacks.jpeg, [90, 30])
+    curve = attacks.attack_curve(net, attacks.jpeg, [90, 30], covers=covers, secrets=secrets)
     expected = metrics.psnr(secrets, net.reveal(attacks.jpeg(containers, 30))).mean()
     assert curve["values"] == [90, 30] and curve["images"] == 2
     assert curve["secret_psnr"][1] == pytest.approx(expected, rel=1e-5)
+    # Swapped, the curve would measure another pair: the comparison above catches it.
+    swapped = metrics.psnr(covers, net.reveal(attacks.jpeg(net.hide(secrets, covers), 30)))
+    assert curve["secret_psnr"][1] != pytest.approx(swapped.mean(), rel=1e-3)
     with pytest.raises(ValueError, match="changed the image size"):
-        attacks.attack_curve(net, secrets, covers, attacks.crop, [8], containers=containers)
+        attacks.attack_curve(net, attacks.crop, [8], covers=covers, secrets=secrets,
+                             containers=containers)
+
+
+def test_attack_curve_takes_covers_and_secrets_by_name_only(tiny_run):
+    net, _ = pretrained.load(tiny_run)
+    secrets, covers = _batch(2, size=16, seed=1), _batch(2, size=16, seed=2)
+    with pytest.raises(TypeError, match="positional"):
+        attacks.attack_curve(net, secrets, covers, attacks.jpeg, [90])
+    with pytest.raises(TypeError, match="multiple values"):
+        attacks.attack_curve(net, secrets, covers, attack=attacks.jpeg, values=[90])
 
 
 def test_copy_model_has_the_same_weights_and_outputs(tiny_run):

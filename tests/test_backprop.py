@@ -35,7 +35,7 @@ def _batch(height, width, batch, dtype=tf.float32, seed=0):
 def _seed_net(seed=0, **options):
     net = models.build("seed", seed=seed, precision="float32", **{**TINY_SEED, **options})
     probe = tf.zeros([1, 4, 4, 3])
-    net((probe, probe))
+    net({"cover": probe, "secret": probe})
     return net
 
 
@@ -69,8 +69,8 @@ def test_manual_gradients_equal_autodiff_float32(height, width, batch, beta, noi
     secret, cover = _batch(height, width, batch)
     options = dict(beta=beta, noise=noise, quantize=quantize,
                    seed=tf.constant([5, 6], tf.int64), global_batch_size=global_batch)
-    auto_losses, auto_grads = train.gradients(net, secret, cover, **options)
-    losses, grads = backprop.manual_gradients(net, secret, cover, **options)
+    auto_losses, auto_grads = train.gradients(net, cover=cover, secret=secret, **options)
+    losses, grads = backprop.manual_gradients(net, cover=cover, secret=secret, **options)
     for term in ("total", "cover", "secret"):
         assert float(getattr(losses, term)) == float(getattr(auto_losses, term)), term
     _assert_close(auto_grads, grads, RTOL_32, _variable_names(net))
@@ -83,12 +83,12 @@ def test_manual_gradients_equal_autodiff_inside_tf_function():
                    global_batch_size=2)
 
     @tf.function
-    def both(secret, cover):
-        auto = train.gradients(net, secret, cover, **options)[1]
-        manual = backprop.manual_gradients(net, secret, cover, **options)[1]
+    def both(*, cover, secret):
+        auto = train.gradients(net, cover=cover, secret=secret, **options)[1]
+        manual = backprop.manual_gradients(net, cover=cover, secret=secret, **options)[1]
         return auto, manual
 
-    auto_grads, manual_grads = both(secret, cover)
+    auto_grads, manual_grads = both(cover=cover, secret=secret)
     _assert_close(auto_grads, manual_grads, RTOL_32, _variable_names(net))
 
 
@@ -96,10 +96,10 @@ def test_cover_term_contributes_nothing_to_reveal_network():
     net = _seed_net(seed=2)
     secret, cover = _batch(16, 16, 2, seed=4)
     beta = 1.5
-    _, grads = backprop.manual_gradients(net, secret, cover, beta=beta)
+    _, grads = backprop.manual_gradients(net, cover=cover, secret=secret, beta=beta)
     reveal_variables = net.revealing.trainable_variables
     with tf.GradientTape(persistent=True) as tape:
-        losses = train.compute_losses(net, secret, cover, beta=beta)
+        losses = train.compute_losses(net, cover=cover, secret=secret, beta=beta)
         secret_term = beta * losses.secret
     assert all(g is None for g in tape.gradient(losses.cover, reveal_variables))
     secret_only = tape.gradient(secret_term, reveal_variables)
@@ -138,7 +138,7 @@ def test_manual_gradients_equal_autodiff_float64(height, width, batch, beta, noi
     secret, cover = _batch(height, width, batch, tf.float64, seed=5)
     options = dict(beta=beta, noise=noise, quantize=quantize, seed=tf.constant([7, 8], tf.int64))
     with tf.GradientTape() as tape:
-        fwd = backprop.forward(layers, secret, cover, **options)
+        fwd = backprop.forward(layers, cover=cover, secret=secret, **options)
     auto_grads = tape.gradient(fwd.losses.total, flat)
     manual = _flatten(backprop.backward(layers, fwd))
     assert all(g.dtype == tf.float64 for g in manual)
@@ -148,8 +148,8 @@ def test_manual_gradients_equal_autodiff_float64(height, width, batch, beta, noi
 def test_manual_forward_matches_the_keras_model():
     net = _seed_net(seed=4)
     secret, cover = _batch(16, 18, 2, seed=6)
-    fwd = backprop.forward(backprop.seed_parameters(net), secret, cover, beta=0.75)
-    container, revealed = net((secret, cover))
+    fwd = backprop.forward(backprop.seed_parameters(net), cover=cover, secret=secret, beta=0.75)
+    container, revealed = net({"cover": cover, "secret": secret})
     np.testing.assert_array_equal(fwd.container.numpy(), container.numpy())
     assert fwd.container.shape == cover.shape and fwd.revealed.shape == secret.shape
 
@@ -162,7 +162,8 @@ def test_finite_differences_agree_with_manual_gradients_on_a_tiny_network():
     params = backprop.seed_parameters(net, dtype=tf.float64)
     secret, cover = _batch(6, 7, 2, tf.float64, seed=7)
     options = dict(beta=0.75, noise=0.02, quantize=False, seed=tf.constant([1, 1], tf.int64))
-    manual = backprop.backward(params, backprop.forward(params, secret, cover, **options))
+    fwd = backprop.forward(params, cover=cover, secret=secret, **options)
+    manual = backprop.backward(params, fwd)
     rng = np.random.default_rng(0)
     epsilon = 1e-6
 
@@ -173,7 +174,8 @@ def test_finite_differences_agree_with_manual_gradients_on_a_tiny_network():
         changed = dict(params)
         changed[name] = list(params[name])
         changed[name][index] = dataclasses.replace(layer, **{which: tf.constant(value)})
-        return float(backprop.forward(changed, secret, cover, **options).losses.total)
+        moved = backprop.forward(changed, cover=cover, secret=secret, **options)
+        return float(moved.losses.total)
 
     checked = 0
     for name, layers in params.items():
@@ -197,7 +199,7 @@ def _full_seed_params64(photos, seed, size=32):
     secrets, covers = data.heldout_pairs(photos, size=size, count=4, seed=seed)
     secret, cover = tf.constant(secrets), tf.constant(covers)
     net = models.build("seed", precision="float32", seed=seed)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     params = {name: [dataclasses.replace(layer, kernel=tf.Variable(layer.kernel),
                                          bias=tf.Variable(layer.bias)) for layer in layers]
               for name, layers in backprop.seed_parameters(net, dtype=tf.float64).items()}
@@ -231,8 +233,8 @@ def test_chapter_6_finite_difference_holds_for_any_photos_and_seed(source, seed)
     params, secret, cover = _full_seed_params64(photos, seed)
     before = [v.numpy().copy() for layers in params.values() for layer in layers
               for v in (layer.kernel, layer.bias)]
-    result = backprop.finite_difference(params, secret, cover, beta=0.75, noise=0.01,
-                                        seed=tf.constant([0, 1], tf.int64))
+    result = backprop.finite_difference(params, cover=cover, secret=secret, beta=0.75,
+                                        noise=0.01, seed=tf.constant([0, 1], tf.int64))
     assert result.ok, result
     # The tolerance is tight enough to catch a real mistake (1% of the gradient) ...
     assert result.tolerance < 1e-3 * abs(result.analytic), result
@@ -255,7 +257,7 @@ def test_finite_difference_catches_a_wrong_gradient(monkeypatch):
         return grads
 
     monkeypatch.setattr(backprop, "backward", off_by_one_percent)
-    result = backprop.finite_difference(params, secret, cover, beta=0.75)
+    result = backprop.finite_difference(params, cover=cover, secret=secret, beta=0.75)
     assert not result.ok, result
 
 
@@ -266,14 +268,14 @@ def test_finite_difference_rejects_steps_that_cross_a_kink():
 
     params, secret, cover = _full_seed_params64(data.photos("builtin", "test"), 0, size=16)
     with pytest.raises(RuntimeError, match="kink"):
-        backprop.finite_difference(params, secret, cover, beta=0.75, candidates=2,
-                                   steps=(10.0,))
+        backprop.finite_difference(params, cover=cover, secret=secret, beta=0.75,
+                                   candidates=2, steps=(10.0,))
 
 
 # ---------------------------------------------------------------------- dilated rule
 
 
-def _phantom_skip_forward(params, secret, cover, *, beta):
+def _phantom_skip_forward(params, *, cover, secret, beta):
     """An independent forward pass whose autodiff gradient *is* the dilated rule.
 
     Layers 2..depth of each network compute ``f(x) + (x - stop_gradient(x))``: the
@@ -303,9 +305,9 @@ def test_dilated_gradients_are_autodiff_of_backward_only_skips(height, width, ba
     layers, flat = _float64_params(net)
     secret, cover = _batch(height, width, batch, tf.float64, seed=8)
     with tf.GradientTape() as tape:
-        loss = _phantom_skip_forward(layers, secret, cover, beta=beta)
+        loss = _phantom_skip_forward(layers, cover=cover, secret=secret, beta=beta)
     expected = tape.gradient(loss, flat)
-    fwd = backprop.forward(layers, secret, cover, beta=beta)
+    fwd = backprop.forward(layers, cover=cover, secret=secret, beta=beta)
     assert float(loss) == pytest.approx(float(fwd.losses.total), rel=1e-14)
     dilated = _flatten(backprop.backward(layers, fwd, dilated=True))
     _assert_close(expected, dilated, RTOL_64, [v.name for v in flat])
@@ -316,7 +318,7 @@ def test_dilated_gradients_differ_from_true_ones_exactly_by_the_added_terms():
     layers, flat = _float64_params(net)
     secret, cover = _batch(16, 16, 2, tf.float64, seed=9)
     with tf.GradientTape() as tape:
-        fwd = backprop.forward(layers, secret, cover, beta=0.75)
+        fwd = backprop.forward(layers, cover=cover, secret=secret, beta=0.75)
     reveal = fwd.reveal  # [container, a1, a2, a3, revealed] for depth 3
     true_at_a3 = tape.gradient(fwd.losses.total, reveal[3])
     true = backprop.backward(layers, fwd)["reveal"]
@@ -347,8 +349,8 @@ def test_dilated_gradients_differ_from_true_ones_exactly_by_the_added_terms():
 def test_dilated_equals_manual_for_a_single_layer_network():
     net = _seed_net(seed=8, depth=1)  # no ReLU layer follows another: nothing to add
     secret, cover = _batch(16, 16, 2, seed=10)
-    _, manual = backprop.manual_gradients(net, secret, cover, beta=0.75)
-    _, dilated = backprop.dilated_gradients(net, secret, cover, beta=0.75)
+    _, manual = backprop.manual_gradients(net, cover=cover, secret=secret, beta=0.75)
+    _, dilated = backprop.dilated_gradients(net, cover=cover, secret=secret, beta=0.75)
     for a, b in zip(manual, dilated):
         np.testing.assert_array_equal(a, b)
 
@@ -400,9 +402,9 @@ def test_variant_without_manual_pass_gets_an_error_naming_those_with_one(variant
     net = models.build(variant, seed=0, precision="float32", **options)
     secret, cover = _batch(16, 16, 1)
     with pytest.raises(ValueError, match=rf"{variant}.*\['seed'\]"):
-        backprop.manual_gradients(net, secret, cover, beta=0.75)
+        backprop.manual_gradients(net, cover=cover, secret=secret, beta=0.75)
     with pytest.raises(ValueError, match=r"\['seed'\]"):
-        backprop.dilated_gradients(net, secret, cover, beta=0.75)
+        backprop.dilated_gradients(net, cover=cover, secret=secret, beta=0.75)
     config = train.Config(variant=variant, variant_options=options, precision="float32")
     with pytest.raises(ValueError, match=r"\['seed'\]"):
         backprop.make_trainer(config, "unused", kind="manual")
@@ -411,14 +413,54 @@ def test_variant_without_manual_pass_gets_an_error_naming_those_with_one(variant
 def test_mixed_precision_and_unknown_options_are_refused(tmp_path):
     net = models.build("seed", seed=0, precision="bfloat16", **TINY_SEED)
     secret, cover = _batch(8, 8, 1)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     with pytest.raises(ValueError, match="precision='float32'"):
-        backprop.manual_gradients(net, secret, cover, beta=0.75)
+        backprop.manual_gradients(net, cover=cover, secret=secret, beta=0.75)
     config = train.Config(variant="seed", variant_options=TINY_SEED, precision="bfloat16")
     with pytest.raises(ValueError, match="precision='float32'"):
         backprop.make_trainer(config, tmp_path / "run", kind="dilated")
     with pytest.raises(TypeError, match="momentum"):
-        backprop.manual_gradients(_seed_net(), secret, cover, beta=0.75, momentum=0.9)
+        backprop.manual_gradients(_seed_net(), cover=cover, secret=secret, beta=0.75,
+                                  momentum=0.9)
+
+
+# ---------------------------------------------------------- cover and secret by name
+
+
+def test_the_hand_written_pass_takes_cover_and_secret_by_name_only():
+    net = _seed_net()
+    secret, cover = _batch(8, 8, 1)
+    params = backprop.seed_parameters(net)
+    calls = {
+        "forward": lambda: backprop.forward(params, secret, cover, beta=0.75),
+        "manual_gradients": lambda: backprop.manual_gradients(net, secret, cover, beta=0.75),
+        "dilated_gradients": lambda: backprop.dilated_gradients(net, secret, cover,
+                                                                beta=0.75),
+        "finite_difference": lambda: backprop.finite_difference(params, secret, cover,
+                                                                beta=0.75),
+    }
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match="positional"):
+            call()
+    with pytest.raises(TypeError):
+        backprop.ForwardPass(secret, cover, [], [], [], None, None, 0.75, 1.0)
+
+
+def test_forward_by_name_hides_the_secret_in_the_cover_as_computed_by_hand():
+    net = _seed_net(seed=12)
+    secret, cover = _batch(10, 12, 2, seed=13)
+    fwd = backprop.forward(backprop.seed_parameters(net), cover=cover, secret=secret,
+                           beta=0.5, quantize=False)
+    container = net.hiding([cover, net.prep(secret)])
+    revealed = net.revealing(container)
+    np.testing.assert_array_equal(fwd.cover.numpy(), cover.numpy())
+    np.testing.assert_array_equal(fwd.secret.numpy(), secret.numpy())
+    np.testing.assert_allclose(fwd.container.numpy(), container.numpy(), atol=1e-6)
+    cover_loss = float(tf.reduce_mean((cover - container) ** 2))
+    secret_loss = float(tf.reduce_mean((secret - revealed) ** 2))
+    assert float(fwd.losses.cover) == pytest.approx(cover_loss, rel=1e-5)
+    assert float(fwd.losses.secret) == pytest.approx(secret_loss, rel=1e-5)
+    assert float(fwd.losses.total) == pytest.approx(cover_loss + 0.5 * secret_loss, rel=1e-5)
 
 
 # ------------------------------------------------------------------- exercise checker

@@ -230,7 +230,7 @@ def test_compute_losses_with_a_channel_compares_the_cropped_secret():
     net = models.build("robust", seed=0, **TINY_ROBUST)
     secret = tf.constant(_photos(2, height=24, width=24, seed=1))
     cover = tf.constant(_photos(2, height=24, width=24, seed=2))
-    losses = train.compute_losses(net, secret, cover, beta=1.0,
+    losses = train.compute_losses(net, cover=cover, secret=secret, beta=1.0,
                                   channel=channel.ChannelSpec(crop=4), step=0,
                                   seed=tf.constant([0, 0], tf.int64))
     assert np.isfinite(float(losses.total)) and float(losses.secret) > 0

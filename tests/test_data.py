@@ -531,7 +531,8 @@ def _id_pairs(count):
 
 def test_fixed_pairs_epochs_are_permutations_that_keep_pairs():
     secrets, covers = _id_pairs(12)
-    batches = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=0), 8)
+    batches = _batches(data.fixed_pairs(covers=covers, secrets=secrets, batch_size=3, seed=0),
+                       8)
     epochs = []
     for epoch in range(2):
         ids = []
@@ -545,10 +546,22 @@ def test_fixed_pairs_epochs_are_permutations_that_keep_pairs():
 
 def test_fixed_pairs_resume_matches():
     secrets, covers = _id_pairs(10)
-    from_start = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=2), 7)
-    resumed = _batches(data.fixed_pairs(secrets, covers, batch_size=3, seed=2, start_step=5), 2)
+    pairs = dict(covers=covers, secrets=secrets, batch_size=3, seed=2)
+    from_start = _batches(data.fixed_pairs(**pairs), 7)
+    resumed = _batches(data.fixed_pairs(**pairs, start_step=5), 2)
     for (s1, _), (s2, _) in zip(from_start[5:], resumed, strict=True):
         np.testing.assert_array_equal(s1, s2)
+
+
+def test_fixed_pairs_take_covers_and_secrets_by_name_and_yield_secret_then_cover():
+    secrets, covers = _id_pairs(6)
+    covers = 1 - covers  # tell them apart: a secret j is j / 255, its cover 1 - j / 255
+    with pytest.raises(TypeError, match="positional"):
+        data.fixed_pairs(secrets, covers, batch_size=3, seed=0)
+    for secret, cover in _batches(data.fixed_pairs(covers=covers, secrets=secrets,
+                                                   batch_size=3, seed=0), 4):
+        assert np.all(secret < 0.5) and np.all(cover > 0.5)
+        np.testing.assert_allclose(secret + cover, 1.0, atol=1e-6)
 
 
 def test_heldout_pairs_are_fixed_and_pair_different_photos():
@@ -558,6 +571,36 @@ def test_heldout_pairs_are_fixed_and_pair_different_photos():
     again = data.heldout_pairs(images, size=8, count=6)
     np.testing.assert_array_equal(secrets, again[0])
     assert np.all(secrets[:, 0, 0, 0] != covers[:, 0, 0, 0])
+
+
+def test_pairs_come_secrets_first_and_can_be_read_by_name():
+    images = _constant_photos(6, (20, 30))
+    pairs = data.heldout_pairs(images, size=8, count=4, seed=5)
+    assert isinstance(pairs, data.Pairs) and isinstance(pairs, tuple)
+    assert pairs._fields == ("secrets", "covers")
+    secrets, covers = pairs
+    assert secrets is pairs.secrets and covers is pairs.covers
+    # The same draws as the secrets first, covers second it has always returned: a
+    # secret photo, then a *different* photo for its cover.
+    rng = np.random.default_rng(5)
+    secret_index = rng.integers(0, 6, size=4)
+    cover_index = (secret_index + rng.integers(1, 6, size=4)) % 6
+    colours = np.array([image[0, 0, 0] for image in images])
+    np.testing.assert_allclose(secrets[:, 0, 0, 0], colours[secret_index])
+    np.testing.assert_allclose(covers[:, 0, 0, 0], colours[cover_index])
+    recipe = data.seed_recipe(images, size=4, count=6)
+    assert isinstance(recipe, data.Pairs)
+    chosen = np.random.default_rng(0).choice(6, size=6, replace=False)
+    np.testing.assert_allclose(recipe.secrets[:, 0, 0, 0], colours[chosen[:3]], atol=1e-6)
+    np.testing.assert_allclose(recipe.covers[:, 0, 0, 0], colours[chosen[3:]], atol=1e-6)
+
+
+def test_pair_datasets_yield_plain_tuples_that_map_unpacks():
+    images = _constant_photos(3, (10, 10))
+    stream = data.random_pairs(images, size=8, batch_size=2, seed=0)
+    assert type(next(iter(stream))) is tuple
+    differences = stream.map(lambda secret, cover: secret - cover)
+    assert next(iter(differences)).shape == (2, 8, 8, 3)
 
 
 def test_image_dataset_batches_centre_crops():

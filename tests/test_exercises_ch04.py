@@ -22,56 +22,76 @@ def test_ex_loss_l1_passes_the_reference_solution():
     assert result.cases == 2
 
 
-def _squared(net, secret, cover, beta):
+def _squared(net, *, cover, secret, beta):
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean((cover - container) ** 2)
     secret_term = tf.reduce_mean((secret - revealed) ** 2)
     return cover_term, secret_term, cover_term + beta * secret_term
 
 
-def _beta_on_cover(net, secret, cover, beta):
+def _beta_on_cover(net, *, cover, secret, beta):
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, beta * cover_term + secret_term
 
 
-def _numpy_values(net, secret, cover, beta):
-    container, revealed = net((secret, cover), training=True)
+def _numpy_values(net, *, cover, secret, beta):
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = np.mean(np.abs(np.asarray(cover) - container.numpy()))
     secret_term = np.mean(np.abs(np.asarray(secret) - revealed.numpy()))
     return cover_term, secret_term, cover_term + beta * secret_term
 
 
-def _container_copied(net, secret, cover, beta):
+def _container_copied(net, *, cover, secret, beta):
     """The cover term is computed from a copy of the container outside the graph."""
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     copy = tf.constant(container.numpy())
     cover_term = tf.reduce_mean(tf.abs(cover - copy))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, cover_term + beta * secret_term
 
 
-def _reveal_cut_off(net, secret, cover, beta):
+def _reveal_cut_off(net, *, cover, secret, beta):
     """The reveal network gets a container the tape cannot see through."""
     import tensorflow as tf
-    container = net.hide_raw(secret, cover, training=True)
+    container = net.hide_raw(cover=cover, secret=secret, training=True)
     revealed = net.revealing(tf.stop_gradient(container), training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container))
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, cover_term + beta * secret_term
 
 
-def _cover_from_reveal(net, secret, cover, beta):
+def _cover_from_reveal(net, *, cover, secret, beta):
     """Compares the cover with the revealed secret: its gradient reaches the reveal net."""
     import tensorflow as tf
-    container, revealed = net((secret, cover), training=True)
+    container, revealed = net({"cover": cover, "secret": secret}, training=True)
     cover_term = tf.reduce_mean(tf.abs(cover - container)) + 0 * tf.reduce_mean(revealed)
     secret_term = tf.reduce_mean(tf.abs(secret - revealed))
     return cover_term, secret_term, cover_term + beta * secret_term
+
+
+def _other_names(net, s, c, b):
+    """Right, but the checker passes cover=, secret= and beta= by name."""
+    import tensorflow as tf
+    container, revealed = net({"cover": c, "secret": s}, training=True)
+    cover_term = tf.reduce_mean(tf.abs(c - container))
+    secret_term = tf.reduce_mean(tf.abs(s - revealed))
+    return cover_term, secret_term, cover_term + b * secret_term
+
+
+def test_ex_loss_l1_takes_the_images_by_name_in_either_order():
+    def positional_old_order(net, secret, cover, beta):
+        import tensorflow as tf
+        container, revealed = net({"cover": cover, "secret": secret}, training=True)
+        cover_term = tf.reduce_mean(tf.abs(cover - container))
+        secret_term = tf.reduce_mean(tf.abs(secret - revealed))
+        return cover_term, secret_term, cover_term + beta * secret_term
+
+    assert_passes(exercises.ex_loss_l1(positional_old_order))
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -82,11 +102,13 @@ def _cover_from_reveal(net, secret, cover, beta):
                          "not from NumPy values"]),
     (_reveal_cut_off, ["no gradient of the secret term reaches the hiding network"]),
     (_cover_from_reveal, ["the cover term sends a gradient to the reveal network"]),
-    (lambda net, secret, cover, beta: train.compute_losses(
-        net, secret, cover, beta=beta, quantize=False),
+    (lambda net, *, cover, secret, beta: train.compute_losses(
+        net, cover=cover, secret=secret, beta=beta, quantize=False),
      ["expected three values (cover_term, secret_term, total), got Losses"]),
+    (_other_names, ["unexpected keyword argument 'cover'",
+                    "name the parameters cover, secret and beta"]),
 ], ids=["squared", "beta-on-cover", "numpy", "container-copied", "reveal-cut-off",
-        "cover-from-reveal", "losses-object"])
+        "cover-from-reveal", "losses-object", "other-names"])
 def test_ex_loss_l1_explains_typical_mistakes(wrong, words):
     assert_fails_with(exercises.ex_loss_l1(wrong), *words)
 

@@ -14,7 +14,7 @@ TINY = {"blocks": 2, "width": 8, "depth": 1}
 def tiny(precision="float32", seed=0, **options):
     net = models.build("invertible", precision=precision, seed=seed, **{**TINY, **options})
     probe = tf.zeros([1, 4, 4, 3])
-    net((probe, probe))
+    net({"cover": probe, "secret": probe})
     return net
 
 
@@ -101,11 +101,11 @@ def test_a_fresh_model_hides_nothing_and_the_reveal_is_the_inverse_pass():
     net = tiny()
     secret = tf.random.uniform([2, 8, 8, 3], seed=7)
     cover = tf.random.uniform([2, 8, 8, 3], seed=8)
-    container, revealed = net((secret, cover))
+    container, revealed = net({"cover": cover, "secret": secret})
     np.testing.assert_allclose(container.numpy(), cover.numpy(), atol=1e-6)
     np.testing.assert_allclose(revealed.numpy(), 0.0, atol=1e-6)  # the lost branch: zeros
     randomise(net)
-    container = net.hide_raw(secret, cover)
+    container = net.hide_raw(cover=cover, secret=secret)
     _, lost = net.forward_bands(invertible.haar_dwt(cover), invertible.haar_dwt(secret))
     cover_back, secret_back = net.inverse_bands(invertible.haar_dwt(container), tf.zeros_like(lost))
     np.testing.assert_allclose(net.revealing(container).numpy(),
@@ -183,7 +183,8 @@ def test_weights_save_and_load(tmp_path):
     other.load_weights(path)
     secret = tf.random.uniform([1, 8, 8, 3], seed=9)
     cover = tf.random.uniform([1, 8, 8, 3], seed=10)
-    for a, b in zip(net((secret, cover)), other((secret, cover))):
+    pair = {"cover": cover, "secret": secret}
+    for a, b in zip(net(pair), other(pair)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
@@ -192,11 +193,11 @@ def test_the_low_frequency_term_enters_the_loss():
     randomise(net, scale=0.05)
     secret = tf.random.uniform([2, 8, 8, 3], seed=11)
     cover = tf.random.uniform([2, 8, 8, 3], seed=12)
-    container = net.hide_raw(secret, cover)
+    container = net.hide_raw(cover=cover, secret=secret)
     expected = 2.0 * np.mean((numpy_haar(container.numpy())[..., :3]
                               - numpy_haar(cover.numpy())[..., :3]) ** 2, axis=(1, 2, 3))
     np.testing.assert_allclose(net.auxiliary_loss(cover, container).numpy(), expected, rtol=1e-4)
-    losses = train.compute_losses(net, secret, cover, beta=0.5, quantize=False)
+    losses = train.compute_losses(net, cover=cover, secret=secret, beta=0.5, quantize=False)
     np.testing.assert_allclose(float(losses.total),
                                float(losses.cover) + 0.5 * float(losses.secret) + expected.mean(),
                                rtol=1e-4)

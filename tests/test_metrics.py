@@ -52,9 +52,13 @@ def test_evaluate_measures_8_bit_containers():
     rng = np.random.default_rng(1)
     secrets = rng.random((3, 16, 16, 3), dtype=np.float32)
     covers = rng.random((3, 16, 16, 3), dtype=np.float32)
-    report = metrics.evaluate(net, secrets, covers)
+    report = metrics.evaluate(net, covers=covers, secrets=secrets)
     containers = net.hide(covers, secrets)
     np.testing.assert_allclose(report["cover_psnr"], metrics.psnr(covers, containers), rtol=1e-6)
+    revealed = net.reveal(containers)
+    np.testing.assert_allclose(report["secret_psnr"], metrics.psnr(secrets, revealed), rtol=1e-6)
+    with pytest.raises(TypeError, match="positional"):
+        metrics.evaluate(net, secrets, covers)
     summary = metrics.summarize(report)
     assert summary["images"] == 3
     assert summary["cover_psnr"] == pytest.approx(float(np.mean(report["cover_psnr"])))

@@ -19,7 +19,7 @@ def test_every_variant_maps_images_to_images_of_the_same_shape(variant):
     net = models.build(variant, seed=0, **TINY[variant])
     secret = tf.random.uniform([2, 16, 24, 3], seed=1)
     cover = tf.random.uniform([2, 16, 24, 3], seed=2)
-    container, revealed = net((secret, cover))
+    container, revealed = net({"cover": cover, "secret": secret})
     assert container.shape == cover.shape
     assert revealed.shape == secret.shape
     assert container.dtype == tf.float32 and revealed.dtype == tf.float32
@@ -134,5 +134,78 @@ def test_precision_names_resolve_and_bad_ones_fail():
 def test_bfloat16_model_outputs_float32_images():
     net = models.build("fast", precision="bfloat16", seed=0, **TINY["fast"])
     x = tf.random.uniform([1, 8, 8, 3])
-    container, revealed = net((x, x))
+    container, revealed = net({"cover": x, "secret": x})
     assert container.dtype == tf.float32 and revealed.dtype == tf.float32
+
+
+# ------------------------------------------------------------------ cover and secret by name
+
+
+def _by_hand(net, cover, secret):
+    """The container and the revealed secret from the three networks directly."""
+    features = net.prep(secret)
+    output = tf.cast(net.hiding([cover, features]), tf.float32)
+    container = cover + output if net.residual else output
+    return container, tf.cast(net.revealing(container), tf.float32)
+
+
+@pytest.mark.parametrize("variant", ["seed", "fast"])
+def test_the_model_called_on_a_dict_hides_the_secret_in_the_cover(variant):
+    net = models.build(variant, seed=0, **TINY[variant])
+    cover = tf.random.uniform([2, 8, 12, 3], seed=3)
+    secret = tf.random.uniform([2, 8, 12, 3], seed=4)
+    want_container, want_revealed = _by_hand(net, cover, secret)
+    container, revealed = net({"cover": cover, "secret": secret})
+    np.testing.assert_array_equal(container.numpy(), want_container.numpy())
+    np.testing.assert_array_equal(revealed.numpy(), want_revealed.numpy())
+    # The keys decide, not their order in the dict.
+    again, _ = net({"secret": secret, "cover": cover})
+    np.testing.assert_array_equal(again.numpy(), want_container.numpy())
+    raw = net.hide_raw(cover=cover, secret=secret)
+    np.testing.assert_array_equal(raw.numpy(), want_container.numpy())
+    # Swapped images give another container: the comparisons above would catch a swap.
+    swapped, _ = _by_hand(net, secret, cover)
+    assert not np.allclose(raw.numpy(), swapped.numpy())
+
+
+def test_hide_agrees_with_hide_raw_and_takes_the_cover_first():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    rng = np.random.default_rng(5)
+    cover, secret = rng.random((2, 1, 8, 8, 3), dtype=np.float32)
+    raw = net.hide_raw(cover=tf.constant(cover), secret=tf.constant(secret)).numpy()
+    want = np.round(np.clip(raw, 0, 1) * 255) / 255
+    np.testing.assert_allclose(net.hide(cover, secret), want, atol=1e-6)
+    np.testing.assert_allclose(net.hide(cover=cover, secret=secret), want, atol=1e-6)
+
+
+def test_hide_raw_refuses_positional_images():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    x = tf.zeros([1, 8, 8, 3])
+    with pytest.raises(TypeError, match="positional"):
+        net.hide_raw(x, x)
+    with pytest.raises(TypeError, match="positional"):
+        net.hide_raw(x, x, training=False)
+
+
+@pytest.mark.parametrize("inputs", ["tuple", "list"])
+def test_the_model_refuses_a_pair_it_cannot_tell_apart(inputs):
+    net = models.build("fast", seed=0, **TINY["fast"])
+    x = tf.zeros([1, 8, 8, 3])
+    pair = (x, x) if inputs == "tuple" else [x, x]
+    with pytest.raises(TypeError) as error:
+        net(pair)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "{'cover': ..., 'secret': ...}" in message and inputs in message
+    assert "which is the cover" in message
+    with pytest.raises(TypeError, match="which is the cover"):
+        net.call(pair)
+
+
+def test_the_model_refuses_a_dict_with_other_keys():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    x = tf.zeros([1, 8, 8, 3])
+    with pytest.raises(TypeError, match=r"exactly the keys 'cover' and 'secret'.*'container'"):
+        net({"cover": x, "container": x})
+    with pytest.raises(TypeError, match=r"takes a dict \{'cover': \.\.\., 'secret': \.\.\.\}, got"):
+        net(x)

@@ -15,13 +15,19 @@ def test_five_panel_has_five_titled_columns_and_an_opaque_background():
     images = [rng.random((2, 16, 16, 3), dtype=np.float32) for _ in range(4)]
     features = rng.random((2, 8, 8, 10), dtype=np.float32)
     report = {"cover_psnr": np.array([30.0, 31.0]), "secret_psnr": np.array([25.0, 26.0])}
-    fig = plot.five_panel(images[0], images[1], features, images[2], images[3],
-                          metrics=report)
+    secret, cover, container, revealed = images
+    fig = plot.five_panel(cover=cover, secret=secret, prep_output=features,
+                          container=container, revealed=revealed, metrics=report)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(fig.axes) == 10
-    assert titles[0] == "secret" and titles[2] == "prep output"
+    assert titles[0] == "secret" and titles[1] == "cover" and titles[2] == "prep output"
     assert titles[3] == "container\n30.0 dB" and titles[9] == "26.0 dB"
     assert fig.patch.get_alpha() == 1.0
+    # Each image lands in its own column: secret, cover, (features), container, revealed.
+    for column, image in ((0, secret), (1, cover), (3, container), (4, revealed)):
+        np.testing.assert_allclose(fig.axes[column].images[0].get_array(), image[0])
+    with pytest.raises(TypeError, match="positional"):
+        plot.five_panel(secret, cover, features, container, revealed)
 
 
 def test_feature_image_projects_channels_to_rgb_in_range():

@@ -124,7 +124,7 @@ _SCRIPT = textwrap.dedent(
         import tensorflow as tf
         at = int(mode.split(":")[1])
 
-        def gradient_fn(net, secret, cover, **kwargs):
+        def gradient_fn(net, *, cover, secret, **kwargs):
             def maybe_interrupt(step):
                 if int(step) == at:
                     os.kill(os.getpid(), signal.SIGINT if mode.startswith("sigint")
@@ -133,7 +133,7 @@ _SCRIPT = textwrap.dedent(
             marker = tf.py_function(maybe_interrupt, [kwargs["seed"][1]], tf.int64)
             with tf.control_dependencies([marker]):
                 secret = tf.identity(secret)
-            return train.gradients(net, secret, cover, **kwargs)
+            return train.gradients(net, cover=cover, secret=secret, **kwargs)
 
     elif mode == "hold":
         # Training, with the run folder's lock held, waits at step 4 until told to go on.

@@ -35,7 +35,7 @@ def _build(variant):
     else:
         net = models.build(variant, seed=0, precision="float32", **options)
     probe = tf.zeros([1, 2 * net.multiple, 2 * net.multiple, 3])
-    net((probe, probe))
+    net({"cover": probe, "secret": probe})
     rng = np.random.default_rng(1)
     for weight in net.weights:
         value = weight.numpy()

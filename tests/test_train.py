@@ -42,9 +42,9 @@ def _network_of(net):
     return [owner[id(v)] for v in net.trainable_variables]
 
 
-def _term_gradients(net, secret, cover, term):
+def _term_gradients(net, *, cover, secret, term):
     with tf.GradientTape() as tape:
-        losses = train.compute_losses(net, secret, cover, beta=0.75)
+        losses = train.compute_losses(net, cover=cover, secret=secret, beta=0.75)
         value = getattr(losses, term)
     grads = tape.gradient(value, net.trainable_variables)
     return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, net.trainable_variables)]
@@ -58,10 +58,10 @@ def test_cover_loss_never_reaches_reveal_network(variant, options):
     net = models.build(variant, seed=0, **options)
     secret = tf.random.uniform([2, 16, 16, 3], seed=1)
     cover = tf.random.uniform([2, 16, 16, 3], seed=2)
-    net((secret, cover))
+    net({"cover": cover, "secret": secret})
     owners = _network_of(net)
-    cover_grads = _term_gradients(net, secret, cover, "cover")
-    secret_grads = _term_gradients(net, secret, cover, "secret")
+    cover_grads = _term_gradients(net, cover=cover, secret=secret, term="cover")
+    secret_grads = _term_gradients(net, cover=cover, secret=secret, term="secret")
     per_network = {"cover": {}, "secret": {}}
     for owner, cg, sg in zip(owners, cover_grads, secret_grads):
         per_network["cover"][owner] = per_network["cover"].get(owner, 0.0) + float(tf.norm(cg))
@@ -76,9 +76,9 @@ def test_total_gradient_is_cover_gradient_plus_beta_times_secret_gradient():
     net = models.build("seed", seed=0, channels=4, depth=2)
     secret = tf.random.uniform([2, 12, 12, 3], seed=3)
     cover = tf.random.uniform([2, 12, 12, 3], seed=4)
-    _, total = train.gradients(net, secret, cover, beta=0.75)
-    cover_grads = _term_gradients(net, secret, cover, "cover")
-    secret_grads = _term_gradients(net, secret, cover, "secret")
+    _, total = train.gradients(net, cover=cover, secret=secret, beta=0.75)
+    cover_grads = _term_gradients(net, cover=cover, secret=secret, term="cover")
+    secret_grads = _term_gradients(net, cover=cover, secret=secret, term="secret")
     for t, c, s in zip(total, cover_grads, secret_grads):
         np.testing.assert_allclose(t.numpy(), (c + 0.75 * s).numpy(), rtol=1e-5, atol=1e-8)
 
@@ -90,7 +90,7 @@ def test_secret_term_outside_the_tape_starves_the_reveal_network():
     secret = tf.random.uniform([2, 12, 12, 3], seed=5)
     cover = tf.random.uniform([2, 12, 12, 3], seed=6)
     with tf.GradientTape() as tape:
-        losses = train.compute_losses(net, secret, cover, beta=1.0)
+        losses = train.compute_losses(net, cover=cover, secret=secret, beta=1.0)
         cover_loss = losses.cover
     total = cover_loss + 0.75 * losses.secret  # outside the tape
     del total
@@ -233,7 +233,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     options = {options!r}
 
     plain = models.build("fast", seed=5, **options)
-    plain_loss = float(train.compute_losses(plain, secret, cover, beta=0.75).total)
+    plain_loss = float(train.compute_losses(plain, cover=cover, secret=secret, beta=0.75).total)
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
@@ -241,7 +241,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     dataset = tf.data.Dataset.from_tensors((secret, cover))
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
     per_replica = strategy.run(
-        lambda s, c: train.compute_losses(mirrored, s, c, beta=0.75,
+        lambda s, c: train.compute_losses(mirrored, cover=c, secret=s, beta=0.75,
                                           global_batch_size=4).total, args=batch)
     mirrored_loss = float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
     print(json.dumps({{"replicas": strategy.num_replicas_in_sync,
@@ -285,3 +285,85 @@ def test_init_from_starts_where_the_other_run_ended(tiny_run, tmp_path):
     wrong = _tiny_config(variant_options={**options, "width": 4}, init_from=str(tiny_run))
     with pytest.raises(ValueError, match="init_from"):
         train.Trainer(wrong, tmp_path / "wrong", train_images=_photos())
+
+
+# ------------------------------------------------------------------ cover and secret by name
+
+
+def _pair(seed=0, shape=(2, 8, 12, 3)):
+    cover = tf.random.stateless_uniform(shape, seed=[seed, 1])
+    secret = tf.random.stateless_uniform(shape, seed=[seed, 2])
+    return cover, secret
+
+
+def _losses_by_hand(net, cover, secret, beta):
+    """Baluja's loss from the three networks run directly (no noise, no rounding)."""
+    features = net.prep(secret)
+    output = tf.cast(net.hiding([cover, features]), tf.float32)
+    container = cover + output if net.residual else output
+    revealed = tf.cast(net.revealing(container), tf.float32)
+    cover_loss = float(tf.reduce_mean((cover - container) ** 2))
+    secret_loss = float(tf.reduce_mean((secret - revealed) ** 2))
+    return cover_loss, secret_loss, cover_loss + beta * secret_loss
+
+
+def test_compute_losses_and_gradients_take_cover_and_secret_by_name_only():
+    net = models.build("fast", seed=0, **TINY_FAST)
+    cover, secret = _pair()
+    with pytest.raises(TypeError, match="positional"):
+        train.compute_losses(net, secret, cover, beta=0.75)
+    with pytest.raises(TypeError, match="positional"):
+        train.gradients(net, secret, cover, beta=0.75)
+
+
+def test_compute_losses_by_name_is_the_loss_computed_by_hand():
+    net = models.build("fast", seed=0, **TINY_FAST)
+    cover, secret = _pair(seed=3)
+    want = _losses_by_hand(net, cover, secret, beta=1.5)
+    for losses in (train.compute_losses(net, cover=cover, secret=secret, beta=1.5,
+                                        quantize=False),
+                   train.compute_losses(net, secret=secret, cover=cover, beta=1.5,
+                                        quantize=False),
+                   train.gradients(net, cover=cover, secret=secret, beta=1.5,
+                                   quantize=False)[0]):
+        got = (float(losses.cover), float(losses.secret), float(losses.total))
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    # Swapped, the numbers differ: the comparison above would catch a swap.
+    swapped = _losses_by_hand(net, secret, cover, beta=1.5)
+    assert not np.allclose(swapped, want, rtol=1e-3)
+
+
+def test_the_trainer_hands_its_gradient_fn_the_cover_and_the_secret_by_name(tmp_path):
+    # The datasets yield (secret, cover); the first logged loss must be the loss of
+    # that batch with the second image as the cover.
+    seen = []
+
+    def gradient_fn(net, *, cover, secret, **options):
+        seen.append(sorted(options))
+        return train.gradients(net, cover=cover, secret=secret, **options)
+
+    config = _tiny_config(steps=1, log_every=1, eval_every=100, checkpoint_every=100,
+                          quantize=False)
+    trainer = train.Trainer(config, tmp_path, gradient_fn=gradient_fn,
+                            train_images=_photos(), val_images=[])
+    secret, cover = next(iter(trainer.dataset(0)))
+    want = _losses_by_hand(trainer.net, cover, secret, beta=config.beta)
+    swapped = _losses_by_hand(trainer.net, secret, cover, beta=config.beta)
+    history = trainer.fit(progress=False)
+    assert seen and "beta" in seen[0] and "seed" in seen[0]
+    assert history[0]["loss"] == pytest.approx(want[2], rel=1e-5)
+    assert history[0]["loss"] != pytest.approx(swapped[2], rel=1e-3)
+
+
+def test_seed_recipe_batches_keep_the_recipes_secrets_and_covers_apart(tmp_path):
+    from stegutils import data
+
+    photos = _photos(6)
+    config = _tiny_config(pairs="seed-recipe", size=8, batch_size=2, steps=1)
+    trainer = train.Trainer(config, tmp_path, train_images=photos, val_images=[])
+    secrets, covers = data.seed_recipe(photos, size=8, seed=config.seed, allow_fewer=True)
+    for secret, cover in trainer.dataset(0).take(3):
+        for image in secret.numpy():
+            assert any(np.allclose(image, s) for s in secrets)
+        for image in cover.numpy():
+            assert any(np.allclose(image, c) for c in covers)

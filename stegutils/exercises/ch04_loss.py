@@ -33,10 +33,10 @@ def _tiny():
     return _tiny_net
 
 
-def _l1_reference(net, secret, cover, beta):
+def _l1_reference(net, *, cover, secret, beta):
     """Values and per-network gradient norms of the three terms: {term: (value, norms)}."""
     with tf.GradientTape(persistent=True) as tape:
-        container, revealed = net((secret, cover), training=True)
+        container, revealed = net({"cover": cover, "secret": secret}, training=True)
         cover_term = tf.reduce_mean(tf.abs(cover - container))
         secret_term = tf.reduce_mean(tf.abs(secret - revealed))
         total = cover_term + beta * secret_term
@@ -71,14 +71,15 @@ def _close(a, b):
 
 @checker("ex-loss-l1")
 def ex_loss_l1(student, *, report):
-    """Check ``l1_losses(net, secret, cover, beta) -> (cover_term, secret_term, total)``.
+    """Check ``l1_losses(net, *, cover, secret, beta) -> (cover_term, secret_term, total)``.
 
     The loss of the chapter with mean *absolute* errors: ``mean|cover - container|``,
     ``mean|secret - revealed|`` and ``cover_term + beta * secret_term``, from
-    ``net((secret, cover), training=True)`` (no rounding, no noise). Checks the three
-    values and, with a tape around the call, which networks each term sends a gradient
-    to (the cover term: prep and hide, never reveal; the others: all three) and how
-    large that gradient is. Two cases on a tiny ``fast`` model.
+    ``net({"cover": cover, "secret": secret}, training=True)`` (no rounding, no noise).
+    Checks the three values and, with a tape around the call, which networks each term
+    sends a gradient to (the cover term: prep and hide, never reveal; the others: all
+    three) and how large that gradient is. Two cases on a tiny ``fast`` model. The
+    images and beta are passed by name, so any order of those parameters works.
     """
     net = _tiny()
     rng = np.random.default_rng(405)
@@ -86,14 +87,22 @@ def ex_loss_l1(student, *, report):
     for batch, beta in ((2, 0.75), (3, 2.0)):
         secret = tf.constant(rng.random((batch, 8, 8, 3), dtype=np.float32))
         cover = tf.constant(rng.random((batch, 8, 8, 3), dtype=np.float32))
-        cases.append(Case(f"a batch of {batch} pairs of 8x8 images, beta={beta}",
-                          (net, secret, cover, beta)))
+        cases.append(Case(f"a batch of {batch} pairs of 8x8 images, beta={beta}", (net,),
+                          {"cover": cover, "secret": secret, "beta": beta}))
     hint_once = HintOnce()
+
+    def report_with_hint(message):
+        if "unexpected keyword argument" in message:
+            message += hint_once(
+                ". Hint: the checker calls l1_losses(net, cover=..., secret=..., beta=...); "
+                "name the parameters cover, secret and beta")
+        report(message)
+
     for case in cases:
-        _, secret, cover, beta = case.args
-        reference = _l1_reference(net, secret, cover, beta)
+        cover, secret, beta = (case.kwargs[name] for name in ("cover", "secret", "beta"))
+        reference = _l1_reference(net, cover=cover, secret=secret, beta=beta)
         with tf.GradientTape(persistent=True) as tape:
-            got = call_student(student, case, report)
+            got = call_student(student, case, report_with_hint)
         if missing(got):
             continue
         if returned_none(case.name, got, "(cover_term, secret_term, total)", report):
@@ -146,8 +155,9 @@ def ex_loss_l1(student, *, report):
                     report(f"{case.name}: no gradient of the {name} reaches the "
                            f"{_NETWORK[part]}'s weights" + hint_once(
                                ". Hint: compute every term with TensorFlow operations "
-                               "from net((secret, cover)), not from NumPy values, "
-                               "net.hide (which rounds) or tf.stop_gradient"))
+                               "from net({'cover': ..., 'secret': ...}), not from "
+                               "NumPy values, net.hide (which rounds) or "
+                               "tf.stop_gradient"))
                 elif grads and routed and values_ok.get(name):
                     norm = float(tf.linalg.global_norm(grads))
                     if abs(norm - want_norm) > 1e-3 * want_norm + 1e-8:

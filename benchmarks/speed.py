@@ -527,7 +527,8 @@ def main(argv=None):
     if targets:
         result["targets_note"] = (
             "measured on a machine that other processes were using (see each model's "
-            "load): their figures are lower than a quiet machine gives"
+            "load): the times are longer than a quiet machine gives, and the fractions "
+            "could be off either way (the load can slow the training or the convolution)"
             if any(row["load"]["busy"] for row in targets) else
             "the machine was quiet while the targets were measured")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Training throughput and hide+reveal latency of every variant, measured in one run.
 
-    python benchmarks/speed.py [--steps 20] [--variants seed paper fast] [--out FILE]
-                               [--no-playground | --only-playground]
+    python benchmarks/speed.py [--steps 20] [--variants seed paper fast invertible]
+                               [--out FILE] [--no-playground | --only-playground]
                                [--ttq-variants seed fast] [--ttq-budget 1500] [--no-ttq]
+                               [--no-targets | --only-targets] [--target-models fast ...]
 
 Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
 CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
@@ -21,6 +22,28 @@ pairs (test photos, 8-bit containers). The figure is the training wall time (eva
 excluded) until the held-out cover PSNR and secret PSNR both reach the stated level; a
 variant that does not get there within ``--ttq-budget`` seconds is reported as not
 reached, and the ratio then becomes a bound. The whole curve is kept in the JSON.
+
+Targets (``--only-targets`` writes them alone to ``speed_targets.json``): for each
+shipped model (its own weights and options), in its default precision (the one its card
+trained in, resolved on this machine):
+
+- **latency**: one hide and one reveal of a 256 px pair, repeated; the target is under
+  100 ms (:data:`LATENCY_TARGET_SECONDS`);
+- **training efficiency**: the operations per second of its training steps (64 px, batch
+  8, Adam as its card trained it; three times the forward pass's convolution operations
+  of :func:`stegutils.models.count_flops` per image, forward and backward) as a fraction
+  of this machine's 3x3 convolution throughput in the same precision (the best of a few
+  convolution shapes of these models' widths, forward only), the two measured in turn,
+  repeat after repeat, in this same run; the target is at least 50%
+  (:data:`EFFICIENCY_TARGET`).
+
+Each figure comes with a 95% interval over the repeats
+(:func:`stegutils.verdicts.ratio_interval`): a target is *met* only when its whole
+interval is on the right side, *not met* only when it is wholly on the wrong side. The
+machine's load is recorded around each model (load averages, and the CPU time that
+other processes used while it was measured): on a busy machine a latency that misses,
+and any efficiency figure (the load can slow either of its two parts), are reported as
+*not decided*, since the load could explain them.
 """
 
 from __future__ import annotations
@@ -43,6 +66,19 @@ from stegutils import data, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "speed.json"
 PLAYGROUND_RESULTS = RESULTS.with_name("speed_playground.json")
+TARGETS_RESULTS = RESULTS.with_name("speed_targets.json")
+
+#: The issue's targets: hide+reveal of a 256 px pair under this many seconds, and
+#: training at no less than this fraction of the machine's 3x3 convolution throughput.
+LATENCY_TARGET_SECONDS = 0.100
+EFFICIENCY_TARGET = 0.50
+#: Other processes using more CPU than this (in cores, on average while a model is
+#: measured), or a 1-minute load average above half the cores before it starts, make
+#: the machine busy.
+BUSY_OTHER_CORES = 0.25
+#: The 3x3 convolutions timed for the machine's throughput: (batch, side, channels in
+#: and out), the widths and sizes of these models' layers at 64 px training crops.
+CONV_SHAPES = ((8, 32, 32), (8, 32, 64), (8, 32, 128), (8, 64, 64))
 
 
 def training_rate(variant, precision, *, steps, batch_size=8, size=64):
@@ -166,9 +202,199 @@ def playground_latency(model, precision, *, repeats, size=256):
             "gain_update_seconds": float(np.median(redraws))}
 
 
+def _cpu_seconds_busy():
+    """CPU seconds this machine has spent busy since boot (all cores), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()[1:]
+    except OSError:
+        return None
+    values = [int(v) for v in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle and iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class LoadWatch:
+    """The machine's load around a measurement: load averages, and the CPU (in cores)
+    that *other* processes used meanwhile (all busy time less this process's)."""
+
+    def __init__(self):
+        self.start_load = list(os.getloadavg())
+        self._wall = time.perf_counter()
+        self._busy = _cpu_seconds_busy()
+        own = os.times()
+        self._own = own.user + own.system
+
+    def finish(self) -> dict:
+        wall = time.perf_counter() - self._wall
+        busy = _cpu_seconds_busy()
+        own = os.times()
+        other = None
+        if busy is not None and self._busy is not None and wall > 0:
+            own_seconds = own.user + own.system - self._own
+            other = max(0.0, (busy - self._busy - own_seconds) / wall)
+        cpus = os.cpu_count() or 1
+        busy_machine = (self.start_load[0] > 0.5 * cpus
+                        or (other is not None and other > BUSY_OTHER_CORES))
+        return {"load_average_start": [round(v, 2) for v in self.start_load],
+                "load_average_end": [round(v, 2) for v in os.getloadavg()],
+                "other_processes_cores": None if other is None else round(other, 3),
+                "seconds": round(wall, 1), "busy": bool(busy_machine)}
+
+
+def conv_throughput(policy, *, calls=6):
+    """Operations per second of the best 3x3 convolution of :data:`CONV_SHAPES`.
+
+    Forward passes of one ``Conv2D`` in the Keras dtype policy ``policy``, timed over
+    ``calls`` calls after a warm-up; ``2 * batch * side**2 * 9 * c_in * c_out``
+    operations each (as :func:`stegutils.models.count_flops` counts). Returns ``(best,
+    {shape: rate})``.
+    """
+    rates = {}
+    for batch, side, channels in CONV_SHAPES:
+        layer = keras.layers.Conv2D(channels, 3, padding="same", dtype=policy)
+        x = tf.cast(tf.random.stateless_uniform([batch, side, side, channels], seed=[5, 6]),
+                    layer.compute_dtype)
+        run = tf.function(lambda x, layer=layer: layer(x))
+        for _ in range(2):
+            run(x).numpy()
+        start = time.perf_counter()
+        for _ in range(calls):
+            run(x).numpy()
+        elapsed = time.perf_counter() - start
+        operations = 2 * batch * side * side * 9 * channels * channels
+        rates[f"{batch}x{side}x{side}x{channels}"] = calls * operations / elapsed
+    return max(rates.values()), rates
+
+
+def _shipped_training_step(card, policy, *, batch_size=8, size=64):
+    """A compiled training step of the shipped model's design, as its card trained it."""
+    config = train.Config.from_dict(card["config"])
+    net = models.build(config.variant, precision=policy, seed=0, **config.variant_options)
+    optimizer = keras.optimizers.Adam(config.lr, global_clipnorm=config.clipnorm)
+    secret = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[1, 2])
+    cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
+
+    @tf.function
+    def step():
+        losses, grads = train.gradients(net, secret=secret, cover=cover, beta=config.beta,
+                                        quantize=config.quantize)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return losses.total
+
+    return net, step
+
+
+def measure_targets(name, *, repeats=5, train_steps=8, latency_repeats=15):
+    """The two targets of one shipped model, measured on this machine (see the docstring).
+
+    Returns a dict with the figures, their 95% intervals over the repeats, the machine's
+    load meanwhile, and the verdicts.
+    """
+    from stegutils import verdicts
+
+    card = pretrained.card(name)
+    precision = card["config"].get("precision", "float32")
+    policy = models.resolve_precision(precision)
+    watch = LoadWatch()
+
+    net, _ = pretrained.load(name, precision=policy)
+    rng = np.random.default_rng(0)
+    cover, secret = rng.random((2, 256, 256, 3), dtype=np.float32)
+    for _ in range(2):  # trace and warm up
+        net.reveal(net.hide(cover=cover, secret=secret))
+    latencies = []
+    for _ in range(latency_repeats):
+        start = time.perf_counter()
+        net.reveal(net.hide(cover=cover, secret=secret))
+        latencies.append(time.perf_counter() - start)
+    latency = verdicts.ratio_interval(latencies, [1.0] * len(latencies))  # geometric mean
+
+    train_net, step = _shipped_training_step(card, policy)
+    operations_per_image = 3 * models.count_flops(train_net, 64)["total"]
+    for _ in range(2):
+        step().numpy()
+    conv_throughput(policy, calls=2)  # warm up every shape once
+    training, convolution, per_shape = [], [], []
+    for _ in range(repeats):  # in turn, so that both see the same machine
+        start = time.perf_counter()
+        for _ in range(train_steps):
+            step().numpy()
+        images_per_second = train_steps * 8 / (time.perf_counter() - start)
+        training.append(images_per_second * operations_per_image)
+        best, rates = conv_throughput(policy)
+        convolution.append(best)
+        per_shape.append(rates)
+    fraction = verdicts.ratio_interval(training, convolution)
+    load = watch.finish()
+
+    def verdict(met, missed, *, load_can_explain):
+        if load["busy"] and load_can_explain:
+            return "not decided: the machine was busy, and the load could explain the figure"
+        return "met" if met else "not met" if missed else "not decided: within the spread"
+
+    latency_met = latency.high < LATENCY_TARGET_SECONDS
+    latency_missed = latency.low > LATENCY_TARGET_SECONDS
+    fraction_met = fraction.low >= EFFICIENCY_TARGET
+    fraction_missed = fraction.high < EFFICIENCY_TARGET
+    return {
+        "model": name, "variant": card["variant"], "precision": precision,
+        "resolved_precision": policy,
+        "latency": {
+            "size": 256, "repeats": latency_repeats,
+            "hide_reveal_256_seconds": latency.value,
+            "hide_reveal_256_seconds_low": latency.low,
+            "hide_reveal_256_seconds_high": latency.high,
+            "hide_reveal_256_seconds_median": float(np.median(latencies)),
+            "target_seconds": LATENCY_TARGET_SECONDS,
+            "verdict": verdict(latency_met, latency_missed,
+                               load_can_explain=not latency_met),
+        },
+        "training": {
+            "size": 64, "batch_size": 8, "repeats": repeats, "steps_per_repeat": train_steps,
+            "operations_per_image": operations_per_image,
+            "train_images_per_second": float(np.mean(training)) / operations_per_image,
+            "train_operations_per_second": float(np.mean(training)),
+            "conv_operations_per_second": float(np.mean(convolution)),
+            "conv_shapes_operations_per_second": {
+                shape: float(np.mean([rates[shape] for rates in per_shape]))
+                for shape in per_shape[0]},
+            "fraction_of_conv": fraction.value,
+            "fraction_of_conv_low": fraction.low,
+            "fraction_of_conv_high": fraction.high,
+            "target_fraction": EFFICIENCY_TARGET,
+            "verdict": verdict(fraction_met, fraction_missed, load_can_explain=True),
+        },
+        "load": load,
+    }
+
+
+def print_targets(row):
+    latency, training, load = row["latency"], row["training"], row["load"]
+    other = load["other_processes_cores"]
+    print(f"{row['model']:10} {row['resolved_precision']:14} hide+reveal 256px "
+          f"{latency['hide_reveal_256_seconds'] * 1000:6.1f} ms "
+          f"[{latency['hide_reveal_256_seconds_low'] * 1000:.1f}, "
+          f"{latency['hide_reveal_256_seconds_high'] * 1000:.1f}] "
+          f"(target < {latency['target_seconds'] * 1000:.0f} ms): {latency['verdict']}",
+          flush=True)
+    print(f"{'':10} {'':14} training {training['train_images_per_second']:6.1f} img/s, "
+          f"{training['train_operations_per_second'] / 1e9:6.1f} GFLOP/s = "
+          f"{100 * training['fraction_of_conv']:5.1f}% "
+          f"[{100 * training['fraction_of_conv_low']:.1f}, "
+          f"{100 * training['fraction_of_conv_high']:.1f}] of the 3x3 convolution's "
+          f"{training['conv_operations_per_second'] / 1e9:.1f} GFLOP/s (target >= "
+          f"{100 * training['target_fraction']:.0f}%): {training['verdict']}", flush=True)
+    print(f"{'':10} {'':14} load average {load['load_average_start'][0]:.2f} before, "
+          f"{load['load_average_end'][0]:.2f} after (1 min, {os.cpu_count()} cores); other "
+          f"processes used {'?' if other is None else f'{other:.2f}'} cores meanwhile"
+          f"{': busy' if load['busy'] else ''}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["seed", "paper", "fast"],
+    parser.add_argument("--variants", nargs="+",
+                        default=["seed", "paper", "fast", "invertible"],
                         choices=models.variant_names())
     parser.add_argument("--steps", type=int, default=20,
                         help="timed training steps per variant (paper gets a quarter)")
@@ -191,20 +417,30 @@ def main(argv=None):
                         help="training seconds between held-out measurements")
     parser.add_argument("--ttq-pairs", type=int, default=64, help="held-out pairs")
     parser.add_argument("--no-ttq", action="store_true", help="skip time-to-quality")
+    parser.add_argument("--target-models", nargs="+", default=None,
+                        help="shipped models for the targets (default: every shipped model)")
+    parser.add_argument("--target-repeats", type=int, default=5,
+                        help="repeats of the training and convolution timings")
     section = parser.add_mutually_exclusive_group()
     section.add_argument("--no-playground", action="store_true",
                          help="skip the playground's section")
     section.add_argument("--only-playground", action="store_true",
                          help="measure the playground's section only")
+    section.add_argument("--only-targets", action="store_true",
+                         help=f"measure the targets only (default out {TARGETS_RESULTS.name})")
+    parser.add_argument("--no-targets", action="store_true", help="skip the targets")
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = PLAYGROUND_RESULTS if args.only_playground else RESULTS
+        args.out = (PLAYGROUND_RESULTS if args.only_playground
+                    else TARGETS_RESULTS if args.only_targets else RESULTS)
+    only = args.only_playground or args.only_targets
+    run_load = LoadWatch()
 
     precisions = ["float32"]
     if models.cpu_supports_bfloat16():
         precisions.append("bfloat16")
     rows = []
-    for variant in ([] if args.only_playground else args.variants):
+    for variant in ([] if only else args.variants):
         for precision in precisions:
             steps = max(2, args.steps // 4) if variant == "paper" else args.steps
             rate = training_rate(variant, precision, steps=steps)
@@ -231,7 +467,7 @@ def main(argv=None):
             print(f"{key}: training {ratios[key]['train_speedup']:.1f}x faster, "
                   f"hide+reveal {ratios[key]['latency_speedup']:.1f}x faster")
     ttq = None
-    if not (args.no_ttq or args.only_playground):
+    if not (args.no_ttq or only):
         train_photos, source = data.photos_or_builtin("bsds500", "train")
         test_photos, _ = data.photos_or_builtin("bsds500", "test")
         heldout = data.heldout_pairs(test_photos, size=64, count=args.ttq_pairs, seed=1234)
@@ -259,7 +495,7 @@ def main(argv=None):
             shown = "n/a" if ratio is None else f"{ratio:.3f}"
             print(f"{key}: time to quality ratio {kind} {shown}")
     playground = []
-    if not args.no_playground:
+    if not (args.no_playground or args.only_targets):
         for precision in ("auto", "float32"):
             row = playground_latency(args.playground_model, precision, repeats=args.repeats)
             playground.append(row)
@@ -268,14 +504,33 @@ def main(argv=None):
                   f"{row['update_seconds'] * 1000:6.1f} ms, model call (hide+reveal) "
                   f"{row['model_call_seconds'] * 1000:6.1f} ms, gain-only redraw "
                   f"{row['gain_update_seconds'] * 1000:5.1f} ms", flush=True)
+    targets = []
+    if not (args.no_targets or args.only_playground):
+        print("targets: hide+reveal of a 256 px pair under "
+              f"{LATENCY_TARGET_SECONDS * 1000:.0f} ms, training at >= "
+              f"{100 * EFFICIENCY_TARGET:.0f}% of this machine's 3x3 convolution throughput, "
+              "each shipped model in its default precision:", flush=True)
+        for name in args.target_models or pretrained.list():
+            row = measure_targets(name, repeats=args.target_repeats)
+            targets.append(row)
+            print_targets(row)
     result = {
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
         "machine": models.machine_description(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "load": run_load.finish(),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
         "rows": rows, "ratios": ratios, "playground": playground,
         "time_to_quality": ttq,
+        "targets": targets,
     }
+    if targets:
+        result["targets_note"] = (
+            "measured on a machine that other processes were using (see each model's "
+            "load): the times are longer than a quiet machine gives, and the fractions "
+            "could be off either way (the load can slow the training or the convolution)"
+            if any(row["load"]["busy"] for row in targets) else
+            "the machine was quiet while the targets were measured")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)
     print(f"wrote {args.out}")

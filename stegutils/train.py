@@ -85,6 +85,9 @@ __all__ = [
     "fast_mode",
     "TrainingError",
     "run_folder_lock",
+    "VALIDATION_PAIRS",
+    "split_validation",
+    "validation_pairs",
     "check_weights",
 ]
 
@@ -398,6 +401,33 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
 
 GradientFn = Callable[..., tuple]
 
+#: How many pairs the validation set holds (:func:`validation_pairs`).
+VALIDATION_PAIRS = 32
+
+
+def split_validation(photos, val_photos: int):
+    """The training photos and the validation photos held out of them: the last
+    ``val_photos`` (at most a fifth of them), in the order given (sorted by name for a
+    folder or BSDS500). Returns ``(train, validation)``.
+
+    Introduced in chapter 5 (Training).
+    """
+    photos = list(photos)
+    count = min(int(val_photos), len(photos) // 5)
+    if not count:
+        return photos, []
+    return photos[:-count], photos[-count:]
+
+
+def validation_pairs(images, config: "Config"):
+    """The fixed validation pairs of a run: :data:`VALIDATION_PAIRS` crops of
+    ``config.size`` from the validation photos, seeded by ``config.seed + 1``.
+
+    Introduced in chapter 5 (Training).
+    """
+    return _data.heldout_pairs(images, size=config.size, count=VALIDATION_PAIRS,
+                               seed=config.seed + 1)
+
 
 def _psnr_from_mse(mse):
     # Mean squared error on [0, 1] images -> decibels; for the progress bar only
@@ -683,12 +713,8 @@ class Trainer:
     def _photos(self, train_images, val_images):
         config = self.config
         if train_images is None:
-            photos = _data.photos(config.data, "train")
-            count = min(config.val_photos, len(photos) // 5)
-            if count:
-                train_images, val_images_default = photos[:-count], photos[-count:]
-            else:
-                train_images, val_images_default = photos, []
+            train_images, val_images_default = split_validation(
+                _data.photos(config.data, "train"), config.val_photos)
             if val_images is None:
                 val_images = val_images_default
         return list(train_images), list(val_images or [])
@@ -745,8 +771,7 @@ class Trainer:
     def validation_pairs(self):
         """A fixed set of pairs from the validation photos (never trained on)."""
         if self._val_pairs is None and self._val_images:
-            self._val_pairs = _data.heldout_pairs(self._val_images, size=self.config.size,
-                                                  count=32, seed=self.config.seed + 1)
+            self._val_pairs = validation_pairs(self._val_images, self.config)
         return self._val_pairs
 
     def validate(self) -> dict | None:

@@ -80,7 +80,7 @@ __all__ = [
 ]
 
 #: The longer side, in pixels, that the playground brings larger images down to: the
-#: fast model hides and reveals a 256 px pair in a fraction of a second on a laptop CPU.
+#: shipped models hide and reveal a 256 px pair in a fraction of a second on a laptop CPU.
 WORKING_SIZE = 256
 
 #: The attacks the playground offers: key, label, the meaning of its strength, and the

@@ -23,7 +23,7 @@ WEIGHTS = ROOT / "stegutils" / "weights"
 SOURCES = {
     "01_introduction": ["quality.json", "cards"],
     "02_data": ["cards"],
-    "03_networks": ["quality.json", "speed.json", "cards"],
+    "03_networks": ["quality.json", "speed.json", "design_trials.json", "cards"],
     "04_loss": ["quality.json", "cards"],
     "05_training": ["quality.json", "cards", "speed.json"],
     "06_backprop": ["backprop.json", "cards"],

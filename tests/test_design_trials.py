@@ -1,0 +1,72 @@
+"""benchmarks/design_trials.py: the record of the design trials, from run folders."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stegutils import data, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def held_out_photos(config):
+    return train.split_validation(data.photos(config.data, "train"), config.val_photos)[1]
+
+
+@pytest.fixture(scope="module")
+def trials():
+    spec = importlib.util.spec_from_file_location("design_trials_benchmark",
+                                                  ROOT / "benchmarks" / "design_trials.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_validation_rule_is_the_trainers(tiny_run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_run, copy)  # a Trainer on a run folder resumes it: not the shared one
+    config = train.load_config(copy)
+    trainer_photos = train.Trainer(config, copy)
+    photos = data.photos(config.data, "train")
+    held_out = train.split_validation(photos, config.val_photos)[1]
+    assert len(held_out) == min(config.val_photos, len(photos) // 5) >= 1
+    for ours, theirs in zip(train.validation_pairs(held_out, config),
+                            trainer_photos.validation_pairs()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert train.split_validation(list(range(4)), 10) == ([0, 1, 2, 3], [])
+    assert train.split_validation(list(range(10)), 1) == (list(range(9)), [9])
+
+
+def test_the_record_names_designs_steps_times_and_validation(trials, tiny_run, tmp_path,
+                                                             capsys):
+    twin = tmp_path / "tiny-twin"
+    shutil.copytree(tiny_run, twin)
+    out = tmp_path / "design_trials.json"
+    trials.main([str(tiny_run), str(twin), "--shipped", "--out", str(out)])
+    text = out.read_text()
+    result = json.loads(text)
+    assert str(tmp_path) not in text and str(tiny_run.parent) not in text
+    assert set(result["runs"]) == {tiny_run.name, twin.name}
+    record = result["runs"][tiny_run.name]
+    config = train.load_config(tiny_run)
+    assert record["design"]["variant"] == "fast"
+    assert record["design"]["variant_options"] == config.variant_options
+    assert record["design"]["beta"] == config.beta and record["design"]["lr"] == config.lr
+    assert record["steps"] == config.steps
+    assert record["train_seconds"] > 0 and record["wall_seconds"] > 0
+    assert record["ran_alongside"] == [twin.name]  # the copy has the same time stamps
+    validation = record["validation"]
+    assert validation["pairs"] == train.VALIDATION_PAIRS
+    assert validation["val_loss_low"] <= validation["val_loss"] <= validation["val_loss_high"]
+    # Measured again by the trainer's rule, the run's own best validation loss comes back.
+    assert abs(validation["best_json_val_loss_difference"]) < 1e-6
+    race = result["equal_wall_time_race"]
+    assert race["same_wall_time"] and set(race["trials"]) == {tiny_run.name, twin.name}
+    (behind,) = race["behind_winner"].values()
+    assert behind["val_loss"] == 0 and not behind["clearly_behind"]
+    assert result["validation"]["photos"] == len(held_out_photos(config))
+    assert "validation cover" in capsys.readouterr().out

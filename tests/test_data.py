@@ -754,3 +754,19 @@ def test_bsds500_archive_with_unsafe_member_is_rejected(tmp_path, archive_server
         )
     assert list(cache.iterdir()) == []
     assert not (tmp_path / "evil.jpg").exists()
+
+
+def test_load_image_as_uint8_keeps_the_stored_values(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((9, 7, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "eight.png"
+    Image.fromarray(pixels).save(path)
+    stored = data.load_image(path, dtype="uint8")
+    assert stored.dtype == np.uint8 and np.array_equal(stored, pixels)
+    np.testing.assert_array_equal(data.to_float(stored), data.load_image(path))
+    gray16 = tmp_path / "sixteen.png"
+    Image.fromarray((rng.random((5, 4)) * 65535).astype(np.uint16)).save(gray16)
+    np.testing.assert_array_equal(data.load_image(gray16, dtype="uint8"),
+                                  data.to_uint8(data.load_image(gray16)))
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'uint8'"):
+        data.load_image(path, dtype="float64")

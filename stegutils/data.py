@@ -426,7 +426,7 @@ def remove_orphaned_temporaries(folder) -> list[pathlib.Path]:
     return removed
 
 
-def save_image(path, image, *, format=None):
+def save_image(path, image, *, format=None, compress_level=None):
     """Write one image to a file, atomically.
 
     Introduced in chapter 2 (Preparing the data).
@@ -447,6 +447,11 @@ def save_image(path, image, *, format=None):
     format : str, optional
         Pillow's format name (``"PNG"``, ``"JPEG"``, ...); by default taken from the
         file name's extension.
+    compress_level : int, optional
+        For PNG files: zlib's level, 0 (none) to 9 (smallest, slowest); Pillow's
+        default (6) when not given. The pixels are the same at every level (PNG is
+        lossless); a low level writes a large photo faster, in a
+        slightly larger file.
 
     Returns
     -------
@@ -468,6 +473,12 @@ def save_image(path, image, *, format=None):
             f"got shape {array.shape}{hint}"
         )
     pixels = to_uint8(array if array.dtype == np.uint8 else to_float(array))
+    options = {}
+    if compress_level is not None:
+        if isinstance(compress_level, bool) or compress_level not in range(10):
+            raise ValueError(f"compress_level must be an int from 0 to 9, got "
+                             f"{compress_level!r}")
+        options["compress_level"] = int(compress_level)
     if format is None:
         format = Image.registered_extensions().get(file.suffix.lower())
         if format is None:
@@ -484,7 +495,9 @@ def save_image(path, image, *, format=None):
     descriptor, temporary = temporary_file(file)
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            Image.fromarray(pixels).save(stream, format=format)
+            if options and format.upper() != "PNG":
+                options = {}  # a PNG setting: other formats have their own
+            Image.fromarray(pixels).save(stream, format=format, **options)
             stream.flush()
             os.fsync(stream.fileno())
         # mkstemp makes the file private (0600); give it the mode a new file would have.

@@ -3,6 +3,8 @@
     python benchmarks/speed.py [--steps 20] [--variants seed paper fast] [--out FILE]
                                [--no-playground | --only-playground]
                                [--ttq-variants seed fast] [--ttq-budget 1500] [--no-ttq]
+                               [--no-full-size | --only-full-size] [--photo-size 4000x3000]
+                               [--memory-size 6000x6000] [--folder-pairs 100] [--quick]
 
 Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
 CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
@@ -21,6 +23,16 @@ pairs (test photos, 8-bit containers). The figure is the training wall time (eva
 excluded) until the held-out cover PSNR and secret PSNR both reach the stated level; a
 variant that does not get there within ``--ttq-budget`` seconds is reported as not
 reached, and the ratio then becomes a bound. The whole curve is kept in the JSON.
+
+Full-size photos (``benchmarks/fullsize.py``; ``--only-full-size`` writes them alone to
+``speed_full_size.json``): the command line as a user runs it, each figure one process
+from start-up to the last file written: hide and reveal of a 4000x3000 pair (12
+megapixels, JPEG in, PNG out), the same at 6000x6000 for the peak memory, and a folder
+of 100 pairs at 256 px in one command; wall time and peak resident memory of each,
+against the targets (hide < 8 s, reveal < 12 s, peak memory < 1.5 GB up to 40
+megapixels, the folder < 15 s). ``--photo-size``, ``--memory-size``, ``--folder-pairs``
+and ``--folder-size`` change the sizes; ``--quick`` runs everything tiny (to check the
+script, not for figures) and writes to a temporary file unless ``--out`` is given.
 """
 
 from __future__ import annotations
@@ -43,6 +55,10 @@ from stegutils import data, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "speed.json"
 PLAYGROUND_RESULTS = RESULTS.with_name("speed_playground.json")
+FULL_SIZE_RESULTS = RESULTS.with_name("speed_full_size.json")
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import fullsize  # noqa: E402
 
 
 def training_rate(variant, precision, *, steps, batch_size=8, size=64):
@@ -196,15 +212,53 @@ def main(argv=None):
                          help="skip the playground's section")
     section.add_argument("--only-playground", action="store_true",
                          help="measure the playground's section only")
+    section.add_argument("--only-full-size", action="store_true",
+                         help=f"measure the full-size section only (default out "
+                              f"{FULL_SIZE_RESULTS.name})")
+    parser.add_argument("--no-full-size", action="store_true",
+                        help="skip the full-size section")
+    parser.add_argument("--photo-size", type=fullsize.parse_size,
+                        default=fullsize.SIZES["photo"], metavar="WxH",
+                        help="the photo hidden and revealed (4000x3000)")
+    parser.add_argument("--memory-size", type=fullsize.parse_size,
+                        default=fullsize.SIZES["memory"], metavar="WxH",
+                        help="the peak-memory check (6000x6000)")
+    parser.add_argument("--folder-pairs", type=int, default=fullsize.SIZES["folder_pairs"],
+                        help="pairs in the folder hidden in one command (100)")
+    parser.add_argument("--folder-size", type=int, default=fullsize.SIZES["folder_size"],
+                        help="side of the folder's images (256)")
+    parser.add_argument("--full-size-model", default=None,
+                        help="model for the full-size section (default: the command "
+                             "line's default)")
+    parser.add_argument("--full-size-precision", default=None,
+                        choices=["auto", "float32", "bfloat16"],
+                        help="--precision for the full-size section (default: the command "
+                             "line's)")
+    parser.add_argument("--quick", action="store_true",
+                        help="everything tiny, to check the script (not for figures); "
+                             "writes to a temporary file unless --out is given")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.variants = [v for v in args.variants if v == "fast"] or args.variants[:1]
+        args.steps, args.repeats, args.no_ttq = 2, 1, True
+        args.photo_size, args.memory_size = fullsize.QUICK["photo"], fullsize.QUICK["memory"]
+        args.folder_pairs = min(args.folder_pairs, fullsize.QUICK["folder_pairs"])
+        args.folder_size = min(args.folder_size, fullsize.QUICK["folder_size"])
+        if args.out is None:
+            import tempfile
+
+            args.out = pathlib.Path(tempfile.mkdtemp(prefix="speed-quick-")) / RESULTS.name
     if args.out is None:
-        args.out = PLAYGROUND_RESULTS if args.only_playground else RESULTS
+        args.out = (PLAYGROUND_RESULTS if args.only_playground
+                    else FULL_SIZE_RESULTS if args.only_full_size else RESULTS)
+    if args.only_full_size:
+        args.no_ttq, args.no_playground = True, True
 
     precisions = ["float32"]
     if models.cpu_supports_bfloat16():
         precisions.append("bfloat16")
     rows = []
-    for variant in ([] if args.only_playground else args.variants):
+    for variant in ([] if args.only_playground or args.only_full_size else args.variants):
         for precision in precisions:
             steps = max(2, args.steps // 4) if variant == "paper" else args.steps
             rate = training_rate(variant, precision, steps=steps)
@@ -268,13 +322,25 @@ def main(argv=None):
                   f"{row['update_seconds'] * 1000:6.1f} ms, model call (hide+reveal) "
                   f"{row['model_call_seconds'] * 1000:6.1f} ms, gain-only redraw "
                   f"{row['gain_update_seconds'] * 1000:5.1f} ms", flush=True)
+    full_size = None
+    if not (args.no_full_size or args.only_playground):
+        print("full-size photos through the command line (one process each, start-up "
+              "included):", flush=True)
+        sizes = {"photo": args.photo_size, "memory": args.memory_size,
+                 "folder_pairs": args.folder_pairs, "folder_size": args.folder_size}
+        full_size = fullsize.measure(sizes=sizes, model=args.full_size_model,
+                                     precision=args.full_size_precision)
+        full_size["default_model"] = pretrained.DEFAULT_MODEL
+        full_size["quick"] = bool(args.quick)
+        fullsize.print_verdicts(full_size, full_sizes=not args.quick
+                                and tuple(args.photo_size) == fullsize.SIZES["photo"])
     result = {
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
         "machine": models.machine_description(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
         "rows": rows, "ratios": ratios, "playground": playground,
-        "time_to_quality": ttq,
+        "time_to_quality": ttq, "full_size": full_size,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)

@@ -4,6 +4,8 @@
                                [--out FILE] [--no-playground | --only-playground]
                                [--ttq-variants seed fast] [--ttq-budget 1500] [--no-ttq]
                                [--no-targets | --only-targets] [--target-models fast ...]
+                               [--no-full-size | --only-full-size] [--photo-size 4000x3000]
+                               [--memory-size 6000x6000] [--folder-pairs 100] [--quick]
 
 Prints training images per second at 64 px, batch 8, in float32 and bfloat16 (where the
 CPU has native bfloat16), the time of one hide+reveal of a 256 px pair, and the ratios
@@ -44,6 +46,15 @@ machine's load is recorded around each model (load averages, and the CPU time th
 other processes used while it was measured): on a busy machine a latency that misses,
 and any efficiency figure (the load can slow either of its two parts), are reported as
 *not decided*, since the load could explain them.
+Full-size photos (``benchmarks/fullsize.py``; ``--only-full-size`` writes them alone to
+``speed_full_size.json``): the command line as a user runs it, each figure one process
+from start-up to the last file written: hide and reveal of a 4000x3000 pair (12
+megapixels, JPEG in, PNG out), the same at 6000x6000 for the peak memory, and a folder
+of 100 pairs at 256 px in one command; wall time and peak resident memory of each,
+against the targets (hide < 8 s, reveal < 12 s, peak memory < 1.5 GB up to 40
+megapixels, the folder < 15 s). ``--photo-size``, ``--memory-size``, ``--folder-pairs``
+and ``--folder-size`` change the sizes; ``--quick`` runs everything tiny (to check the
+script, not for figures) and writes to a temporary file unless ``--out`` is given.
 """
 
 from __future__ import annotations
@@ -79,6 +90,10 @@ BUSY_OTHER_CORES = 0.25
 #: The 3x3 convolutions timed for the machine's throughput: (batch, side, channels in
 #: and out), the widths and sizes of these models' layers at 64 px training crops.
 CONV_SHAPES = ((8, 32, 32), (8, 32, 64), (8, 32, 128), (8, 64, 64))
+FULL_SIZE_RESULTS = RESULTS.with_name("speed_full_size.json")
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import fullsize  # noqa: E402
 
 
 def training_rate(variant, precision, *, steps, batch_size=8, size=64):
@@ -429,11 +444,49 @@ def main(argv=None):
     section.add_argument("--only-targets", action="store_true",
                          help=f"measure the targets only (default out {TARGETS_RESULTS.name})")
     parser.add_argument("--no-targets", action="store_true", help="skip the targets")
+    section.add_argument("--only-full-size", action="store_true",
+                         help=f"measure the full-size section only (default out "
+                              f"{FULL_SIZE_RESULTS.name})")
+    parser.add_argument("--no-full-size", action="store_true",
+                        help="skip the full-size section")
+    parser.add_argument("--photo-size", type=fullsize.parse_size,
+                        default=fullsize.SIZES["photo"], metavar="WxH",
+                        help="the photo hidden and revealed (4000x3000)")
+    parser.add_argument("--memory-size", type=fullsize.parse_size,
+                        default=fullsize.SIZES["memory"], metavar="WxH",
+                        help="the peak-memory check (6000x6000)")
+    parser.add_argument("--folder-pairs", type=int, default=fullsize.SIZES["folder_pairs"],
+                        help="pairs in the folder hidden in one command (100)")
+    parser.add_argument("--folder-size", type=int, default=fullsize.SIZES["folder_size"],
+                        help="side of the folder's images (256)")
+    parser.add_argument("--full-size-model", default=None,
+                        help="model for the full-size section (default: the command "
+                             "line's default)")
+    parser.add_argument("--full-size-precision", default=None,
+                        choices=["auto", "float32", "bfloat16"],
+                        help="--precision for the full-size section (default: the command "
+                             "line's)")
+    parser.add_argument("--quick", action="store_true",
+                        help="everything tiny, to check the script (not for figures); "
+                             "writes to a temporary file unless --out is given")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.variants = [v for v in args.variants if v == "fast"] or args.variants[:1]
+        args.steps, args.repeats, args.no_ttq = 2, 1, True
+        args.photo_size, args.memory_size = fullsize.QUICK["photo"], fullsize.QUICK["memory"]
+        args.folder_pairs = min(args.folder_pairs, fullsize.QUICK["folder_pairs"])
+        args.folder_size = min(args.folder_size, fullsize.QUICK["folder_size"])
+        if args.out is None:
+            import tempfile
+
+            args.out = pathlib.Path(tempfile.mkdtemp(prefix="speed-quick-")) / RESULTS.name
     if args.out is None:
         args.out = (PLAYGROUND_RESULTS if args.only_playground
-                    else TARGETS_RESULTS if args.only_targets else RESULTS)
-    only = args.only_playground or args.only_targets
+                    else TARGETS_RESULTS if args.only_targets
+                    else FULL_SIZE_RESULTS if args.only_full_size else RESULTS)
+    only = args.only_playground or args.only_targets or args.only_full_size
+    if args.only_full_size:
+        args.no_ttq, args.no_playground = True, True
     run_load = LoadWatch()
 
     precisions = ["float32"]
@@ -505,7 +558,7 @@ def main(argv=None):
                   f"{row['model_call_seconds'] * 1000:6.1f} ms, gain-only redraw "
                   f"{row['gain_update_seconds'] * 1000:5.1f} ms", flush=True)
     targets = []
-    if not (args.no_targets or args.only_playground):
+    if not (args.no_targets or args.only_playground or args.only_full_size):
         print("targets: hide+reveal of a 256 px pair under "
               f"{LATENCY_TARGET_SECONDS * 1000:.0f} ms, training at >= "
               f"{100 * EFFICIENCY_TARGET:.0f}% of this machine's 3x3 convolution throughput, "
@@ -514,6 +567,18 @@ def main(argv=None):
             row = measure_targets(name, repeats=args.target_repeats)
             targets.append(row)
             print_targets(row)
+    full_size = None
+    if not (args.no_full_size or args.only_playground or args.only_targets):
+        print("full-size photos through the command line (one process each, start-up "
+              "included):", flush=True)
+        sizes = {"photo": args.photo_size, "memory": args.memory_size,
+                 "folder_pairs": args.folder_pairs, "folder_size": args.folder_size}
+        full_size = fullsize.measure(sizes=sizes, model=args.full_size_model,
+                                     precision=args.full_size_precision)
+        full_size["default_model"] = pretrained.DEFAULT_MODEL
+        full_size["quick"] = bool(args.quick)
+        fullsize.print_verdicts(full_size, full_sizes=not args.quick
+                                and tuple(args.photo_size) == fullsize.SIZES["photo"])
     result = {
         "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
         "machine": models.machine_description(),
@@ -521,7 +586,7 @@ def main(argv=None):
         "load": run_load.finish(),
         "batch_size": 8, "train_size": 64, "latency_size": 256,
         "rows": rows, "ratios": ratios, "playground": playground,
-        "time_to_quality": ttq,
+        "time_to_quality": ttq, "full_size": full_size,
         "targets": targets,
     }
     if targets:

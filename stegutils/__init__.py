@@ -19,9 +19,10 @@ Modules, lowest first (a module imports only modules above it in this list):
 - :mod:`stegutils.metrics`: mean pixel error, PSNR and SSIM
 - :mod:`stegutils.attacks`: attacks on containers, leaks, steganalysis, mitigations
 - :mod:`stegutils.pretrained`: the shipped models and any run folder that ``train`` wrote
+- :mod:`stegutils.detection`: the shipped steganalysis detector (``stegutils detect``)
 - :mod:`stegutils.plot`: every figure the book shows
 - :mod:`stegutils.widgets`: the playground (ipywidgets)
-- :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``train`` and ``evaluate``
+- :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``detect``, ``train`` and ``evaluate``
 - :mod:`stegutils.timings`: how long each chapter takes to run (a results file's reading)
 - :mod:`stegutils.reproduction`: the reproduction table (cited works and shipped models)
 
@@ -52,6 +53,7 @@ _SUBMODULES = (
     "verdicts",
     "tiling",
     "quiet",
+    "detection",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -1,5 +1,5 @@
-"""The command line: ``stegutils hide``, ``reveal``, ``train``, ``evaluate``, ``export``
-and ``models``.
+"""The command line: ``stegutils hide``, ``reveal``, ``detect``, ``train``, ``evaluate``,
+``export`` and ``models``.
 
 Also available as ``python -m stegutils``. Every command has ``--help``. Errors are one
 line on stderr starting with ``error:`` and a non-zero exit status; ``--debug`` shows the
@@ -10,6 +10,15 @@ TensorFlow's start-up lines stay off stderr unless ``--debug`` is given. Images 
 :data:`stegutils.tiling.TILED_ABOVE` pixels are hidden and revealed in tiles (the same
 result as one pass, in memory that does not grow with the image), and a cover narrower
 than the model's receptive field gets a warning.
+
+``hide`` and ``reveal`` also take folders (``--cover-dir``, ``--secret-dir``,
+``--out-dir``; covers and secrets pair by file name), load the model once, show a
+progress bar, report a file that fails on one line and go on with the others (exit
+status 1 if any failed). Inputs are never overwritten and every output is written to a
+temporary file first, then renamed. ``--precision`` chooses float32, bfloat16 or
+``auto``. ``detect`` scores images with the shipped steganalysis detector
+(:mod:`stegutils.detection`), and ``reveal`` warns when a container scores as a clean
+photo.
 
 Introduced in chapter 5 (Training).
 """
@@ -26,6 +35,10 @@ import sys
 __all__ = ["main", "build_parser"]
 
 _PNG_SUFFIXES = {".png"}
+#: zlib's level for the PNG files the command line writes: its fastest. A large photo's
+#: file is written faster than at Pillow's default, slightly larger, and its pixels are
+#: the same (PNG is lossless).
+_PNG_LEVEL = 1
 _LOSSY_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".heic", ".avif"}
 
 
@@ -60,10 +73,10 @@ def _check_output(out: pathlib.Path, inputs, *, kind: str, png_only: bool):
         raise CLIError(f"the folder {out.parent} for --out does not exist")
 
 
-def _load_model(name):
+def _load_model(name, precision="float32"):
     from stegutils import pretrained
 
-    net, card = pretrained.load(name)
+    net, card = pretrained.load(name, precision=precision)
     return net, card
 
 
@@ -78,77 +91,411 @@ def _tiled(image):
     return image.shape[0] * image.shape[1] > tiling.TILED_ABOVE
 
 
+def _read(path):
+    """An image file as uint8 RGB: a quarter of float32's memory for a large photo."""
+    from stegutils import data
+
+    return data.load_image(path, dtype="uint8")
+
+
 def _hide(net, cover, secret, *, quiet):
     """Whole-image inference for ordinary sizes; tiles (same result, flat memory) above."""
+    from stegutils import data
+
     if not _tiled(cover):
-        return net.hide(cover, secret)
-    from stegutils import data, tiling
+        return net.hide(cover=data.to_float(cover), secret=data.to_float(secret))
+    from stegutils import tiling
 
     cover8, secret8 = data.to_uint8(cover), data.to_uint8(secret)
     del cover, secret
-    return tiling.hide(net, cover8, secret8, progress=not quiet)
+    return tiling.hide(net, cover=cover8, secret=secret8, progress=not quiet)
 
 
 def _reveal(net, container, *, quiet):
+    from stegutils import data
+
     if not _tiled(container):
-        return net.reveal(container)
-    from stegutils import data, tiling
+        return net.reveal(data.to_float(container))
+    from stegutils import tiling
 
     return tiling.reveal(net, data.to_uint8(container), progress=not quiet)
 
 
-def _warn_if_small(net, shape, *, quiet):
+def _warn_if_small(net, shape, *, say):
     """A cover narrower than the hiding path's receptive field hides poorly: say so."""
     from stegutils import models
 
     field = models.receptive_field(net).get("prep+hide", 0)
     height, width = shape[:2]
     if min(height, width) < field:
-        _print(f"warning: the cover is {width}x{height}, narrower than the model's "
-               f"receptive field ({field} px); the secret will come back poorly. Use a "
-               f"cover at least {field}x{field}", quiet=quiet)
+        say(f"warning: the cover is {width}x{height}, narrower than the model's "
+            f"receptive field ({field} px); the secret will come back poorly. Use a "
+            f"cover at least {field}x{field}")
+
+
+def _read_pair(cover_path, secret_path, *, say):
+    """Read a cover and a secret (uint8), the secret resized to the cover's size."""
+    from stegutils import data
+
+    cover = _read(cover_path)
+    secret = _read(secret_path)
+    if secret.shape != cover.shape:
+        say(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
+            f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size")
+        enlarging = secret.shape[0] * secret.shape[1] < cover.shape[0] * cover.shape[1]
+        # Area averaging is right for shrinking; enlarging needs interpolation.
+        secret = data.resize(secret, cover.shape[:2],
+                             method="bicubic" if enlarging else "area")
+        if _tiled(cover):
+            secret = data.to_uint8(secret)
+    return cover, secret
+
+
+def _hide_and_save(net, cover, secret, out, *, say, progress):
+    """Hide, then write the container atomically (temporary file, then rename)."""
+    from stegutils import data
+
+    _warn_if_small(net, cover.shape, say=say)
+    container = _hide(net, cover, secret, quiet=not progress)
+    data.save_image(out, container, compress_level=_PNG_LEVEL)
+
+
+# ------------------------------------------------------------------------- folder mode
+
+
+class _Detector:
+    """The reveal's check: warns when a container scores as a photo with no secret.
+
+    Only for the models the shipped detector learnt the containers of (its card lists
+    their weights' hashes); loaded once, on first use.
+    """
+
+    def __init__(self, model_card, *, enabled):
+        self.enabled = enabled
+        self.model_card = model_card
+        self._loaded = None
+
+    def _detector(self):
+        if self._loaded is None:
+            from stegutils import detection
+
+            try:
+                model, info = detection.load()
+            except ValueError as error:
+                self._loaded = (None, None, f"note: no check for a hidden secret: {error}")
+            else:
+                hashes = {entry.get("sha256") for entry in info.get("models", [])}
+                known = self.model_card.get("sha256") in hashes
+                self._loaded = (model if known else None, info, None)
+        return self._loaded
+
+    def check(self, image, *, say):
+        if not self.enabled:
+            return
+        from stegutils import detection
+
+        model, info, problem = self._detector()
+        if problem:
+            say(problem)
+            self._loaded = (None, info, None)  # said once
+            return
+        if model is None:
+            return
+        value = detection.score(model, image)
+        if detection.verdict(value, info["threshold"]) == "clean":
+            say(f"warning: the container scores {value:.2f} on the steganalysis detector (a "
+                f"container scores {info['threshold']:.2f} or more): it looks like a photo "
+                "with no secret, so what was revealed is likely not a secret (written anyway)")
+
+
+def _list_images(folder, option):
+    """``{stem: path}`` of the images in ``folder``, sorted; other files are named."""
+    from stegutils import data
+
+    folder = pathlib.Path(folder)
+    if not folder.exists():
+        raise CLIError(f"{option} {folder}: no such folder; expected a folder of images")
+    if not folder.is_dir():
+        raise CLIError(f"{option} {folder} is a file; expected a folder of images")
+    images, others = {}, []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue  # hidden files, and the temporary files of saves in progress
+        if not path.is_file() or path.suffix.lower() not in data.IMAGE_EXTENSIONS:
+            others.append(path.name + ("/" if path.is_dir() else ""))
+            continue
+        if path.stem in images:
+            raise CLIError(f"{option} {folder} holds two images named {path.stem!r} "
+                           f"({images[path.stem].name} and {path.name}); expected one "
+                           "image per name")
+        images[path.stem] = path
+    if not images:
+        raise CLIError(f"{option} {folder} holds no images; expected files ending in "
+                       f"{', '.join(data.IMAGE_EXTENSIONS)}")
+    if others:
+        # Said even with --quiet: nothing in a folder is left out without a word.
+        what = ("entry that is not an image by its extension" if len(others) == 1 else
+                "entries that are not images by their extension")
+        print(f"note: {option} {folder}: skipping {len(others)} {what}: {_names(others)}",
+              file=sys.stderr)
+    return images
+
+
+def _names(names, most=4):
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _pair_by_name(covers, secrets):
+    """The pairs of two ``{stem: path}`` maps: the same stem in both, sorted by it."""
+    if covers.keys() == secrets.keys():
+        return [(stem, covers[stem], secrets[stem]) for stem in sorted(covers)]
+    lonely_covers = sorted(covers.keys() - secrets.keys())
+    lonely_secrets = sorted(secrets.keys() - covers.keys())
+    missing = []
+    if lonely_covers:
+        missing.append(f"no secret named {_names(lonely_covers)}")
+    if lonely_secrets:
+        missing.append(f"no cover named {_names(lonely_secrets)}")
+    counts = (f"--cover-dir has {len(covers)} images and --secret-dir {len(secrets)}"
+              if len(covers) != len(secrets) else
+              f"--cover-dir and --secret-dir have {len(covers)} images each, but their "
+              "names differ")
+    raise CLIError(f"{counts}; expected one secret per cover with the same name (the file "
+                   f"name without its extension): {'; '.join(missing)}")
+
+
+def _check_out_dir(out_dir, inputs, outputs):
+    """Refuse an out dir that holds an input, and any output that is an input."""
+    input_dirs = {pathlib.Path(p).parent.resolve() for p in inputs}
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CLIError(f"--out-dir {out_dir} is a file; expected a folder")
+    if out_dir.resolve() in input_dirs or any(_same_file(d, out_dir) for d in input_dirs
+                                                if out_dir.exists()):
+        raise CLIError(f"--out-dir {out_dir} holds input images; choose another folder "
+                       "(inputs are never overwritten)")
+    for out in outputs:
+        for source in inputs:
+            if _same_file(pathlib.Path(source), out):
+                raise CLIError(f"{out} would overwrite the input {source}; choose another "
+                               "--out-dir (inputs are never overwritten)")
+    if not out_dir.exists():
+        if not out_dir.parent.exists():
+            raise CLIError(f"the folder {out_dir.parent} for --out-dir does not exist")
+        out_dir.mkdir()
+
+
+def _run_each(items, work, *, what, unit, quiet):
+    """Run ``work(item, say)`` on each ``(label, ...)`` item with a progress bar.
+
+    A failure with an expected error is reported on one line naming the item, and the
+    others go on. Returns the labels of those that failed.
+    """
+    from tqdm import tqdm
+
+    failed = []
+    bar = tqdm(items, desc=what, unit=unit, file=sys.stderr, disable=quiet, leave=False,
+               dynamic_ncols=True)
+
+    def say(message):
+        if not quiet or message.startswith("error"):
+            tqdm.write(message, file=sys.stderr)
+
+    for item in bar:
+        label = item[0]
+        try:
+            work(item, lambda message, label=label: say(
+                message.replace(": ", f": {label}: ", 1) if ": " in message else message))
+        except (Exception, MemoryError) as error:
+            if not (_expected(error) or isinstance(error, MemoryError)):
+                raise
+            text = str(error).splitlines()[0] if str(error) else type(error).__name__
+            if isinstance(error, MemoryError):
+                text = "out of memory: the image is too large for this machine"
+            failed.append(label)
+            say(f"error: {label}: {text}")
+    bar.close()
+    return failed
+
+
+def _finish(failed, total, done_message, *, quiet):
+    if failed:
+        print(f"error: {len(failed)} of {total} failed ({_names(failed)}); the others "
+              "were written", file=sys.stderr)
+        return 1
+    _print(done_message, quiet=quiet)
+    return 0
 
 
 # -------------------------------------------------------------------------- commands
 
 
-def _cmd_hide(args):
-    from stegutils import data
+def _hide_mode(args):
+    files = {"--cover": args.cover, "--secret": args.secret, "--out": args.out}
+    folders = {"--cover-dir": args.cover_dir, "--secret-dir": args.secret_dir,
+               "--out-dir": args.out_dir}
+    one = "--cover, --secret and --out for one pair"
+    many = "--cover-dir, --secret-dir and --out-dir for folders"
+    if any(folders.values()) and any(files.values()):
+        raise CLIError(f"give {one}, or {many}; not both")
+    chosen = folders if any(folders.values()) else files
+    missing = [option for option, value in chosen.items() if not value]
+    if missing:
+        raise CLIError(f"hide needs {one if chosen is files else many}; missing "
+                       f"{' and '.join(missing)}")
+    return "folders" if chosen is folders else "files"
 
+
+def _cmd_hide(args):
+    if _hide_mode(args) == "folders":
+        return _hide_folders(args)
     out = pathlib.Path(args.out)
     _check_output(out, [args.cover, args.secret], kind="container", png_only=True)
-    cover = data.load_image(args.cover)
-    secret = data.load_image(args.secret)
-    if secret.shape != cover.shape:
-        _print(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
-               f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size",
-               quiet=args.quiet)
-        enlarging = secret.shape[0] * secret.shape[1] < cover.shape[0] * cover.shape[1]
-        # Area averaging is right for shrinking; enlarging needs interpolation.
-        secret = data.resize(secret, cover.shape[:2],
-                             method="bicubic" if enlarging else "area")
-    net, card = _load_model(args.model)
-    _warn_if_small(net, cover.shape, quiet=args.quiet)
-    container = _hide(net, cover, secret, quiet=args.quiet)
-    data.save_image(out, container)
+    for option, path in (("--cover", args.cover), ("--secret", args.secret)):
+        if pathlib.Path(path).is_dir():
+            raise CLIError(f"{option} {path} is a directory; expected an image file (for "
+                           "folders of images, use --cover-dir, --secret-dir and --out-dir)")
+
+    def say(message):
+        _print(message, quiet=args.quiet)
+
+    cover, secret = _read_pair(args.cover, args.secret, say=say)
+    net, card = _load_model(args.model, args.precision)
+    _hide_and_save(net, cover, secret, out, say=say, progress=not args.quiet)
     _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+
+
+def _hide_folders(args):
+    covers = _list_images(args.cover_dir, "--cover-dir")
+    secrets = _list_images(args.secret_dir, "--secret-dir")
+    pairs = _pair_by_name(covers, secrets)
+    out_dir = pathlib.Path(args.out_dir)
+    items = [(stem, cover, secret, out_dir / f"{stem}.png") for stem, cover, secret in pairs]
+    _check_out_dir(out_dir, [*covers.values(), *secrets.values()],
+                   [item[3] for item in items])
+    net, card = _load_model(args.model, args.precision)
+
+    def work(item, say):
+        _, cover_path, secret_path, out = item
+        cover, secret = _read_pair(cover_path, secret_path, say=say)
+        _hide_and_save(net, cover, secret, out, say=say, progress=False)
+
+    failed = _run_each(items, work, what="hide", unit="pair", quiet=args.quiet)
+    return _finish(failed, len(items), f"wrote {len(items) - len(failed)} containers to "
+                   f"{out_dir} (model {card.get('name', args.model)})", quiet=args.quiet)
+
+
+def _read_container(container_path, *, say):
+    if pathlib.Path(container_path).suffix.lower() in _LOSSY_SUFFIXES:
+        say("warning: the container is a lossy file; if it was saved with lossy "
+            "compression the secret is damaged")
+    return _read(container_path)
+
+
+def _reveal_and_save(net, checker, container, out, *, say, progress):
+    from stegutils import data
+
+    revealed = _reveal(net, container, quiet=not progress)
+    data.save_image(out, revealed, compress_level=_PNG_LEVEL)
+    del revealed
+    checker.check(container, say=say)
 
 
 def _cmd_reveal(args):
     from stegutils import data
 
-    out = pathlib.Path(args.out)
-    _check_output(out, [args.container], kind="revealed secret", png_only=False)
-    if out.suffix.lower() not in data_suffixes():
-        raise CLIError(f"--out must end in one of {sorted(data_suffixes())}, got {out.name!r}")
-    if pathlib.Path(args.container).suffix.lower() in _LOSSY_SUFFIXES:
-        _print("warning: the container is a lossy file; if it was saved with lossy "
-               "compression the secret is damaged", quiet=args.quiet)
-    container = data.load_image(args.container)
-    net, card = _load_model(args.model)
-    revealed = _reveal(net, container, quiet=args.quiet)
-    data.save_image(out, revealed)
-    _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+    if bool(args.out) == bool(args.out_dir):
+        raise CLIError("give --out FILE for one container, or --out-dir FOLDER for several "
+                       "(or a folder of them)" if not args.out else
+                       "give --out or --out-dir, not both")
+    if args.out:
+        if len(args.containers) != 1 or pathlib.Path(args.containers[0]).is_dir():
+            raise CLIError(f"--out writes one revealed secret, but {len(args.containers)} "
+                           f"{'containers were' if len(args.containers) > 1 else 'folder was'}"
+                           " given; expected one container file, or --out-dir FOLDER")
+        container = args.containers[0]
+        out = pathlib.Path(args.out)
+        _check_output(out, [container], kind="revealed secret", png_only=False)
+        if out.suffix.lower() not in data_suffixes():
+            raise CLIError(f"--out must end in one of {sorted(data_suffixes())}, "
+                           f"got {out.name!r}")
+
+        def say(message):
+            _print(message, quiet=args.quiet)
+
+        image = _read_container(container, say=say)
+        net, card = _load_model(args.model, args.precision)
+        checker = _Detector(card, enabled=not args.quiet)
+        _reveal_and_save(net, checker, image, out, say=say, progress=not args.quiet)
+        _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+        return 0
+    containers = _expand(args.containers, "reveal")
+    out_dir = pathlib.Path(args.out_dir)
+    items, seen = [], {}
+    for path in containers:
+        out = out_dir / f"{path.stem}.png"
+        if path.stem in seen:
+            raise CLIError(f"{seen[path.stem]} and {path} would both be revealed to {out}; "
+                           "expected containers with different names")
+        seen[path.stem] = path
+        items.append((path.name, path, out))
+    _check_out_dir(out_dir, containers, [item[2] for item in items])
+    net, card = _load_model(args.model, args.precision)
+    checker = _Detector(card, enabled=not args.quiet)
+
+    def work(item, say):
+        _, container, out = item
+        image = _read_container(container, say=say)
+        _reveal_and_save(net, checker, image, out, say=say, progress=False)
+
+    failed = _run_each(items, work, what="reveal", unit="image", quiet=args.quiet)
+    return _finish(failed, len(items), f"wrote {len(items) - len(failed)} revealed secrets "
+                   f"to {out_dir} (model {card.get('name', args.model)})", quiet=args.quiet)
+
+
+def _expand(paths, command):
+    """Files as given, folders as their images (sorted by name)."""
+    found = []
+    for path in map(pathlib.Path, paths):
+        if path.is_dir():
+            found.extend(_list_images(path, "folder").values())
+        else:
+            found.append(path)
+    return found
+
+
+def _cmd_detect(args):
+    from stegutils import detection
+
+    model, info = detection.load(args.detector)
+    threshold = info["threshold"]
+    heldout = (info.get("heldout") or {}).get("bsds500_test") or {}
+    if heldout.get("auc") is not None:
+        _print(f"detector: AUC {heldout['auc']:.3f}, accuracy {heldout['accuracy']:.3f} on "
+               f"held-out BSDS500 test crops; 'container' when the score is "
+               f"{threshold:.2f} or more", quiet=args.quiet)
+    paths = _expand(args.images, "detect")
+    items = [(str(path), path) for path in paths]
+    rows = []
+
+    def work(item, say):
+        label, path = item
+        value = detection.score(model, _read(path))
+        rows.append({"image": label, "score": value,
+                     "verdict": detection.verdict(value, threshold)})
+        if not args.json:
+            print(f"{value:.3f}  {rows[-1]['verdict']:9}  {label}", flush=True)
+
+    failed = _run_each(items, work, what="detect", unit="image", quiet=True)
+    if args.json:
+        print(json.dumps({"threshold": threshold, "images": rows,
+                          "failed": failed}, indent=2))
+    if failed:
+        print(f"error: {len(failed)} of {len(items)} could not be scored "
+              f"({_names(failed)})", file=sys.stderr)
+        return 1
+    return 0
 
 
 def data_suffixes():
@@ -327,6 +674,8 @@ def _cmd_models(args):
         default = " (default)" if name == pretrained.DEFAULT_MODEL else ""
         print(f"  {name}{default}: variant {info['variant']}")
     print("variants: " + ", ".join(models.variant_names()))
+    print("steganalysis detector: stegutils detect (not a hiding model; its card is "
+          "stegutils/weights/detector.json)")
 
 
 # ---------------------------------------------------------------------------- parser
@@ -352,6 +701,35 @@ def _nonneg_float(text):
     return value
 
 
+_PRECISIONS = ["auto", "float32", "bfloat16"]
+
+
+def _precision_help():
+    """The --precision help, with its measured cost read from the results file.
+
+    Building the parser must not import TensorFlow (``--help`` stays instant), so the
+    figures of every model measured are given rather than the default's alone.
+    """
+    from stegutils import results
+
+    text = ("compute precision: float32 (the default; what the model cards measure), "
+            "bfloat16 (16-bit convolutions: faster on a CPU with native bfloat16) or auto "
+            "(bfloat16 on such a CPU, float16 on a GPU, else float32)")
+    measured = results.load("precision.json") or {}
+    costs = [f"{name} {entry['bfloat16']['secret_psnr_drop']:.2f} dB of secret and "
+             f"{entry['bfloat16']['cover_psnr_drop']:.2f} dB of cover PSNR"
+             for name, entry in sorted((measured.get("models") or {}).items())
+             if isinstance(entry, dict) and isinstance(entry.get("bfloat16"), dict)]
+    if costs:
+        text += (f". Measured cost of bfloat16 against float32 ({measured.get('pairs')} "
+                 f"held-out pairs at {measured.get('size')} px, hidden and revealed in "
+                 f"that precision): {'; '.join(costs)} "
+                 "(benchmarks/results/precision.json)")
+    else:
+        text += ". Its cost in dB: python benchmarks/precision.py"
+    return text.replace("%", "%%")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # Same shape as every other error: one line, then the usage hint.
@@ -370,21 +748,64 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     model_help = "a shipped model name or a run folder (default: the shipped default)"
 
-    hide = sub.add_parser("hide", help="hide a secret image in a cover image",
-                          description="Hide SECRET inside COVER and write the container "
-                          "as an 8-bit PNG. A secret of another size is resized to the cover.")
-    hide.add_argument("--cover", required=True, help="the cover image (any format Pillow reads)")
-    hide.add_argument("--secret", required=True, help="the image to hide")
-    hide.add_argument("--out", required=True, help="the container to write (.png)")
+    hide = sub.add_parser(
+        "hide", help="hide a secret image in a cover image (or a folder of them)",
+        description="Hide SECRET inside COVER and write the container as an 8-bit PNG. A "
+        "secret of another size is resized to the cover. Folders: --cover-dir, "
+        "--secret-dir and --out-dir hide each cover's secret of the same name (the file "
+        "name without its extension: covers/beach.jpg with secrets/beach.png) and write "
+        "OUT_DIR/beach.png; both folders must hold the same names, else nothing is done "
+        "and the names without a partner are listed. The model is loaded once; a file "
+        "that fails is reported on one line and the others go on (exit status 1 if any "
+        "failed). Inputs are never overwritten, and each file is written whole or not "
+        "at all.")
+    hide.add_argument("--cover", help="the cover image (any format Pillow reads)")
+    hide.add_argument("--secret", help="the image to hide")
+    hide.add_argument("--out", help="the container to write (.png)")
+    hide.add_argument("--cover-dir", help="a folder of covers (instead of --cover)")
+    hide.add_argument("--secret-dir",
+                      help="a folder of secrets, one per cover, of the same names")
+    hide.add_argument("--out-dir", help="where to write the containers, NAME.png (created "
+                      "if missing; not an input folder)")
     hide.add_argument("--model", default=None, help=model_help)
+    hide.add_argument("--precision", choices=_PRECISIONS, default="float32",
+                      help=_precision_help())
     hide.set_defaults(func=_cmd_hide)
 
-    reveal = sub.add_parser("reveal", help="reveal the secret hidden in a container",
-                            description="Reveal the secret hidden in CONTAINER.")
-    reveal.add_argument("container", help="the container image (a .png written by hide)")
-    reveal.add_argument("--out", required=True, help="where to write the revealed secret")
+    reveal = sub.add_parser(
+        "reveal", help="reveal the secret hidden in a container (or in several)",
+        description="Reveal the secret hidden in CONTAINER. With --out-dir, CONTAINER may "
+        "be several files or folders of them: each NAME.png is revealed to "
+        "OUT_DIR/NAME.png, the model loaded once; a file that fails is reported on one "
+        "line and the others go on (exit status 1 if any failed). For the models it "
+        "was trained on, the steganalysis detector (stegutils detect) checks each "
+        "container, and a warning says when one looks like a photo with no secret; the "
+        "revealed image is written all the same.")
+    reveal.add_argument("containers", nargs="+", metavar="CONTAINER",
+                        help="a container image (a .png written by hide); with --out-dir, "
+                        "several, or folders of them")
+    reveal.add_argument("--out", help="where to write the revealed secret (one container)")
+    reveal.add_argument("--out-dir", help="where to write the revealed secrets, NAME.png "
+                        "(created if missing; not an input folder)")
     reveal.add_argument("--model", default=None, help=model_help)
+    reveal.add_argument("--precision", choices=_PRECISIONS, default="float32",
+                        help=_precision_help())
     reveal.set_defaults(func=_cmd_reveal)
+
+    detect = sub.add_parser(
+        "detect", help="score images: does one hold a hidden secret?",
+        description="Score each IMAGE with the shipped steganalysis detector (chapter 7's "
+        "small CNN on high-pass residuals, trained on containers of the shipped models; "
+        "its card, stegutils/weights/detector.json, holds its measured AUC and accuracy "
+        "and the threshold). Prints one line per image: the score (0 to 1), 'container' "
+        "or 'clean' against the card's threshold, and the file. Exit status 1 if an "
+        "image could not be read.")
+    detect.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files, or folders of them")
+    detect.add_argument("--detector", default=None,
+                        help="a detector card (default: the shipped detector.json)")
+    detect.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    detect.set_defaults(func=_cmd_detect)
 
     train = sub.add_parser("train", help="train a model (resumable)",
                            description="Train the three networks; --resume continues a run "
@@ -473,7 +894,11 @@ def main(argv=None) -> int:
         # any machine without a GPU) stay off stderr unless --debug asks for them.
         from stegutils import quiet
 
-        quiet.import_tensorflow(debug=args.debug)
+        tf = quiet.import_tensorflow(debug=args.debug)
+        if not args.debug:
+            # Its Python warnings too (a folder of photos of many sizes makes it trace
+            # the networks again and say so): they say nothing a user can act on.
+            tf.get_logger().setLevel("ERROR")
     try:
         status = args.func(args)
     except KeyboardInterrupt:

@@ -59,8 +59,22 @@ def list() -> _list[str]:  # noqa: A001 - the name the book uses: pretrained.lis
         return []
     return sorted(
         path.stem for path in WEIGHTS_DIR.glob("*.json")
-        if path.with_name(f"{path.stem}.weights.h5").exists()
+        if path.with_name(f"{path.stem}.weights.h5").exists() and not _is_detector(path)
     )
+
+
+#: The ``kind`` of the steganalysis detector's card (:mod:`stegutils.detection`), which
+#: lies in the same folder but is not a hiding model.
+_DETECTOR_KIND = "detector"
+
+
+def _is_detector(path) -> bool:
+    """Whether the card at ``path`` is the steganalysis detector's (not a hiding model)."""
+    try:
+        info = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # listed, so that loading it reports what is wrong
+    return isinstance(info, dict) and info.get("kind") == _DETECTOR_KIND
 
 
 def card(name: str) -> dict:
@@ -78,6 +92,10 @@ def card(name: str) -> dict:
         info = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"the model card {path.name} is not valid JSON: {error}") from None
+    if isinstance(info, dict) and info.get("kind") == _DETECTOR_KIND:
+        raise ValueError(f"{name!r} is the steganalysis detector, not a hiding model: "
+                         f"expected one of {', '.join(list()) or 'none yet'} (the detector "
+                         "is used by `stegutils detect` and stegutils.detection.load)")
     _check_card(info, path.name)
     return info
 
@@ -247,6 +265,9 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     """
     run_dir = pathlib.Path(run_dir)
     out_dir = pathlib.Path(out_dir or WEIGHTS_DIR)
+    if _is_detector(out_dir / f"{name}.json"):
+        raise ValueError(f"the name {name!r} is taken by the steganalysis detector's card; "
+                         "expected another name for a hiding model")
     out_dir.mkdir(parents=True, exist_ok=True)
     config = _train.load_config(run_dir)
     source = run_dir / weights

@@ -237,3 +237,188 @@ def test_commands_keep_tensorflow_start_up_lines_off_stderr(tiny_run, images, tm
                            capture_output=True, text=True, env=env, timeout=300)
     if noise.search(plain.stderr):  # where TensorFlow prints them at all, --debug shows them
         assert noise.search(debug.stderr), debug.stderr
+
+
+# ------------------------------------------------------------------------- folder mode
+
+
+@pytest.fixture()
+def pair_folders(tmp_path, photo_folder):
+    """covers/{a,b,c}.png and secrets/{a,b,c}: the same names, other extensions too."""
+    covers, secrets = tmp_path / "covers", tmp_path / "secrets"
+    covers.mkdir()
+    secrets.mkdir()
+    for index, stem in enumerate("abc"):
+        (covers / f"{stem}.png").write_bytes((photo_folder / f"photo{index}.png").read_bytes())
+        image = data.load_image(photo_folder / f"photo{index + 3}.png")
+        data.save_image(secrets / f"{stem}{'.bmp' if stem == 'b' else '.png'}", image)
+    return covers, secrets
+
+
+def _snapshot(*folders):
+    return {path: path.read_bytes() for folder in folders for path in sorted(folder.iterdir())}
+
+
+def test_folders_pair_by_name_and_match_one_pair_at_a_time(capsys, tiny_run, pair_folders,
+                                                          tmp_path):
+    covers, secrets = pair_folders
+    (covers / "notes.txt").write_text("not a photo")
+    before = _snapshot(covers, secrets)
+    out = tmp_path / "containers"
+    status, _, err = run(capsys, "hide", "--cover-dir", str(covers), "--secret-dir",
+                         str(secrets), "--out-dir", str(out), "--model", str(tiny_run))
+    assert status == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert "skipping 1 entry that is not an image by its extension: notes.txt" in err
+    assert "wrote 3 containers to" in err
+    assert _snapshot(covers, secrets) == before  # inputs untouched
+    # Each container is what the one-pair command writes for its pair (b.bmp for b).
+    single = tmp_path / "single.png"
+    status, _, err = run(capsys, "hide", "--cover", str(covers / "b.png"), "--secret",
+                         str(secrets / "b.bmp"), "--out", str(single), "--model", str(tiny_run))
+    assert status == 0, err
+    assert single.read_bytes() == (out / "b.png").read_bytes()
+
+    revealed = tmp_path / "revealed"
+    status, _, err = run(capsys, "reveal", str(out), "--out-dir", str(revealed), "--model",
+                         str(tiny_run))
+    assert status == 0, err
+    assert sorted(p.name for p in revealed.iterdir()) == ["a.png", "b.png", "c.png"]
+    # A list of files works too, and writes the same secrets.
+    listed = tmp_path / "listed"
+    status, _, err = run(capsys, "--quiet", "reveal", str(out / "a.png"), str(out / "c.png"),
+                         "--out-dir", str(listed), "--model", str(tiny_run))
+    assert status == 0 and err == "", err
+    assert sorted(p.name for p in listed.iterdir()) == ["a.png", "c.png"]
+    assert (listed / "c.png").read_bytes() == (revealed / "c.png").read_bytes()
+
+
+def test_a_bad_file_is_reported_by_name_and_the_others_are_written(capsys, tiny_run,
+                                                                  pair_folders, tmp_path):
+    covers, secrets = pair_folders
+    (covers / "b.png").write_text("not a picture")
+    out = tmp_path / "containers"
+    status, _, err = run(capsys, "hide", "--cover-dir", str(covers), "--secret-dir",
+                         str(secrets), "--out-dir", str(out), "--model", str(tiny_run))
+    assert status == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]  # no temporaries
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, err
+    assert errors[0].startswith("error: b: cannot read image") and "b.png" in errors[0]
+    assert errors[1] == "error: 1 of 3 failed (b); the others were written"
+    # The same for reveal: a bad container among good ones.
+    (out / "z.png").write_bytes(b"")
+    revealed = tmp_path / "revealed"
+    status, _, err = run(capsys, "--quiet", "reveal", str(out), "--out-dir", str(revealed),
+                         "--model", str(tiny_run))
+    assert status == 1
+    assert sorted(p.name for p in revealed.iterdir()) == ["a.png", "c.png"]
+    assert "error: z.png: cannot read image" in err and "empty" in err
+
+
+@pytest.mark.parametrize("case,expected", [
+    ("unequal", "--cover-dir has 3 images and --secret-dir 2; expected one secret per cover "
+                "with the same name (the file name without its extension): no secret named c"),
+    ("names", "have 3 images each, but their names differ; expected one secret per cover"),
+    ("duplicate", "holds two images named 'a' (a.jpg and a.png); expected one image per name"),
+    ("out-is-input-dir", "holds input images; choose another folder"),
+    ("empty", "holds no images; expected files ending in"),
+    ("missing", "no such folder; expected a folder of images"),
+    ("mixed", "give --cover, --secret and --out for one pair, or --cover-dir, --secret-dir "
+              "and --out-dir for folders; not both"),
+    ("incomplete", "hide needs --cover-dir, --secret-dir and --out-dir for folders; "
+                   "missing --out-dir"),
+])
+def test_bad_folders_are_refused_in_one_line_before_any_work(capsys, tiny_run, pair_folders,
+                                                            tmp_path, case, expected):
+    covers, secrets = pair_folders
+    out = tmp_path / "out"
+    argv = ["hide", "--cover-dir", str(covers), "--secret-dir", str(secrets), "--out-dir",
+            str(out), "--model", str(tiny_run)]
+    if case == "unequal":
+        (secrets / "c.png").unlink()
+    elif case == "names":
+        (secrets / "c.png").rename(secrets / "d.png")
+    elif case == "duplicate":
+        (covers / "a.jpg").write_bytes(b"")
+    elif case == "out-is-input-dir":
+        out = secrets
+        argv[6] = str(secrets)
+    elif case == "empty":
+        for path in covers.iterdir():
+            path.unlink()
+    elif case == "missing":
+        argv[2] = str(tmp_path / "nowhere")
+    elif case == "mixed":
+        argv += ["--cover", str(covers / "a.png")]
+    elif case == "incomplete":
+        argv = argv[:5] + argv[7:]
+    before = _snapshot(covers, secrets)
+    status, _, err = run(capsys, *argv)
+    assert status == 1
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert expected in err
+    assert _snapshot(covers, secrets) == before
+    if case != "out-is-input-dir":
+        assert not out.exists()
+
+
+def test_reveal_never_writes_over_a_container(capsys, tiny_run, pair_folders, tmp_path):
+    covers, secrets = pair_folders
+    out = tmp_path / "containers"
+    status, _, _ = run(capsys, "--quiet", "hide", "--cover-dir", str(covers), "--secret-dir",
+                       str(secrets), "--out-dir", str(out), "--model", str(tiny_run))
+    assert status == 0
+    before = _snapshot(out)
+    for argv in ([str(out), "--out-dir", str(out)],
+                 [str(out / "a.png"), "--out-dir", str(out)],
+                 [str(out / "a.png"), str(tmp_path / "x" / "a.png"), "--out-dir",
+                  str(tmp_path / "y")]):
+        status, _, err = run(capsys, "reveal", *argv, "--model", str(tiny_run))
+        assert status == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "holds input images" in err or "would both be revealed to" in err
+    assert _snapshot(out) == before
+    status, _, err = run(capsys, "reveal", str(out), "--out", str(tmp_path / "r.png"),
+                         "--model", str(tiny_run))
+    assert status == 1 and "expected one container file, or --out-dir FOLDER" in err
+
+
+def test_folder_mode_shows_a_progress_bar_unless_quiet(capsys, tiny_run, pair_folders,
+                                                       tmp_path):
+    covers, secrets = pair_folders
+    status, _, err = run(capsys, "hide", "--cover-dir", str(covers), "--secret-dir",
+                         str(secrets), "--out-dir", str(tmp_path / "o1"), "--model",
+                         str(tiny_run))
+    assert status == 0 and "hide: " in err and "/3 [" in err and "pair/s" in err
+    status, _, err = run(capsys, "--quiet", "hide", "--cover-dir", str(covers),
+                         "--secret-dir", str(secrets), "--out-dir", str(tmp_path / "o2"),
+                         "--model", str(tiny_run))
+    assert status == 0 and err == ""
+
+
+def test_precision_option(capsys, tiny_run, images, tmp_path):
+    cover, secret = images
+    outputs = {}
+    for precision in ("float32", "bfloat16", "auto"):
+        outputs[precision] = tmp_path / f"{precision}.png"
+        status, _, err = run(capsys, "hide", "--cover", str(cover), "--secret", str(secret),
+                             "--out", str(outputs[precision]), "--model", str(tiny_run),
+                             "--precision", precision)
+        assert status == 0, err
+    exact = np.asarray(Image.open(outputs["float32"])).astype(int)
+    low = np.asarray(Image.open(outputs["bfloat16"])).astype(int)
+    assert low.shape == exact.shape and np.abs(low - exact).mean() < 2
+    status, _, err = run(capsys, "reveal", str(outputs["bfloat16"]), "--out",
+                         str(tmp_path / "r.png"), "--model", str(tiny_run), "--precision",
+                         "bfloat16")
+    assert status == 0, err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["hide", "--cover", str(cover), "--secret", str(secret), "--out",
+                  str(tmp_path / "x.png"), "--precision", "float64"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'float64'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["hide", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--precision {auto,float32,bfloat16}" in help_text and " dB " in help_text
+    assert "precision.json" in help_text

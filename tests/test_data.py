@@ -797,3 +797,33 @@ def test_bsds500_archive_with_unsafe_member_is_rejected(tmp_path, archive_server
         )
     assert list(cache.iterdir()) == []
     assert not (tmp_path / "evil.jpg").exists()
+
+
+def test_load_image_as_uint8_keeps_the_stored_values(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((9, 7, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "eight.png"
+    Image.fromarray(pixels).save(path)
+    stored = data.load_image(path, dtype="uint8")
+    assert stored.dtype == np.uint8 and np.array_equal(stored, pixels)
+    np.testing.assert_array_equal(data.to_float(stored), data.load_image(path))
+    gray16 = tmp_path / "sixteen.png"
+    Image.fromarray((rng.random((5, 4)) * 65535).astype(np.uint16)).save(gray16)
+    np.testing.assert_array_equal(data.load_image(gray16, dtype="uint8"),
+                                  data.to_uint8(data.load_image(gray16)))
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'uint8'"):
+        data.load_image(path, dtype="float64")
+
+
+def test_save_image_compress_level_keeps_the_pixels(tmp_path):
+    rng = np.random.default_rng(1)
+    ramp = np.linspace(0, 200, 40)[None, :, None] + np.zeros((30, 1, 3))
+    pixels = (ramp + rng.integers(0, 3, (30, 40, 3))).astype(np.uint8)
+    for level in (0, 1, 9):
+        path = data.save_image(tmp_path / f"level{level}.png", pixels, compress_level=level)
+        assert np.array_equal(np.asarray(Image.open(path)), pixels)
+    assert (tmp_path / "level0.png").stat().st_size > (tmp_path / "level9.png").stat().st_size
+    with pytest.raises(ValueError, match="compress_level must be an int from 0 to 9"):
+        data.save_image(tmp_path / "bad.png", pixels, compress_level=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["level0.png", "level1.png",
+                                                          "level9.png"]

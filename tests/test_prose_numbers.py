@@ -76,13 +76,33 @@ def _figures(chapter):
     return forms - {"1.0", "0.50", "0.5", "2.0", "1.00", "0.10", "10.0"}
 
 
+def _without_fenced_code(text):
+    """Drop fenced code blocks, and the fence lines of directives (whose body is prose)."""
+    kept, fence = [], None
+    for line in text.splitlines():
+        marker = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
+        if fence is None and marker:
+            fence = (marker.group(1), not marker.group(2).strip().startswith("{"))
+            continue
+        if fence is not None and marker and marker.group(1) == fence[0] \
+                and not marker.group(2).strip():
+            fence = None
+            continue
+        if fence is None or not fence[1]:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def _prose(chapter):
     nb = json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text())
     for index, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"])
-        # Math and code spans are not prose figures: $\beta$, `size=64`.
+        # Math and code are not prose figures: $\beta$, `size=64`, fenced code. A
+        # directive's fence (```{exercise}) holds prose: only its fence lines go, or their
+        # backticks would pair with a code span's.
+        text = _without_fenced_code(text)
         text = re.sub(r"`[^`]*`", " ", text)
         text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", text, flags=re.DOTALL)
         yield index, text

@@ -119,6 +119,10 @@ _SCRIPT = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
 
     if mode.startswith(("sigint:", "sigterm:")):
+        # As in a terminal, whatever started the tests: a job started in the background
+        # of a shell inherits SIGINT ignored, and Python keeps it so.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Ctrl-C arrives while the compiled step runs: the signal is sent from inside
         # the graph, the moment the step's update is under way.
         import tensorflow as tf

@@ -673,6 +673,28 @@ def _residual_stack(x, *, width, depth, name, dtype):
     return x
 
 
+def _half_resolution_hiding(*, dtype, width, prep_depth, hide_depth, hide_width, factor):
+    """The prep and hiding networks of ``fast`` (and ``robust``): space-to-depth to
+    ``1/factor`` resolution, residual stacks (``width`` wide for prep, ``hide_width`` for
+    hiding), and a hiding network that predicts the change to the cover."""
+    channels = 3 * factor * factor
+
+    secret = _image_input("secret")
+    x = SpaceToDepth(factor, name="prep_s2d", dtype=dtype)(secret)
+    x = _residual_stack(x, width=width, depth=prep_depth, name="prep", dtype=dtype)
+    prep = keras.Model(secret, x, name="prep")
+
+    cover = _image_input("cover")
+    features = _image_input("features", width)
+    x = SpaceToDepth(factor, name="hide_s2d", dtype=dtype)(cover)
+    x = keras.layers.Concatenate(name="hide_concat", dtype=dtype)([x, features])
+    x = _residual_stack(x, width=hide_width, depth=hide_depth, name="hide", dtype=dtype)
+    x = _output_conv(3, "hide_output", channels)(x)
+    residual = DepthToSpace(factor, name="hide_d2s", dtype="float32")(x)
+    hide = keras.Model([cover, features], residual, name="hide")
+    return prep, hide
+
+
 @register_variant(
     "fast",
     description="this project's CPU-friendly design: space-to-depth to half resolution, "
@@ -686,20 +708,9 @@ def _residual_stack(x, *, width, depth, name, dtype):
 )
 def _build_fast(*, dtype, width, prep_depth, hide_depth, reveal_depth, reveal_width, factor):
     channels = 3 * factor * factor
-
-    secret = _image_input("secret")
-    x = SpaceToDepth(factor, name="prep_s2d", dtype=dtype)(secret)
-    x = _residual_stack(x, width=width, depth=prep_depth, name="prep", dtype=dtype)
-    prep = keras.Model(secret, x, name="prep")
-
-    cover = _image_input("cover")
-    features = _image_input("features", width)
-    x = SpaceToDepth(factor, name="hide_s2d", dtype=dtype)(cover)
-    x = keras.layers.Concatenate(name="hide_concat", dtype=dtype)([x, features])
-    x = _residual_stack(x, width=width, depth=hide_depth, name="hide", dtype=dtype)
-    x = _output_conv(3, "hide_output", channels)(x)
-    residual = DepthToSpace(factor, name="hide_d2s", dtype="float32")(x)
-    hide = keras.Model([cover, features], residual, name="hide")
+    prep, hide = _half_resolution_hiding(dtype=dtype, width=width, prep_depth=prep_depth,
+                                         hide_depth=hide_depth, hide_width=width,
+                                         factor=factor)
 
     container = _image_input("container")
     x = SpaceToDepth(factor, name="reveal_s2d", dtype=dtype)(container)
@@ -735,22 +746,10 @@ def _build_fast(*, dtype, width, prep_depth, hide_depth, reveal_depth, reveal_wi
 )
 def _build_robust(*, dtype, width, prep_depth, hide_depth, hide_width, reveal_width,
                   dilations, factor):
-    channels = 3 * factor * factor
     dilations = tuple(int(d) for d in dilations)
-
-    secret = _image_input("secret")
-    x = SpaceToDepth(factor, name="prep_s2d", dtype=dtype)(secret)
-    x = _residual_stack(x, width=width, depth=prep_depth, name="prep", dtype=dtype)
-    prep = keras.Model(secret, x, name="prep")
-
-    cover = _image_input("cover")
-    features = _image_input("features", width)
-    x = SpaceToDepth(factor, name="hide_s2d", dtype=dtype)(cover)
-    x = keras.layers.Concatenate(name="hide_concat", dtype=dtype)([x, features])
-    x = _residual_stack(x, width=hide_width, depth=hide_depth, name="hide", dtype=dtype)
-    x = _output_conv(3, "hide_output", channels)(x)
-    residual = DepthToSpace(factor, name="hide_d2s", dtype="float32")(x)
-    hide = keras.Model([cover, features], residual, name="hide")
+    prep, hide = _half_resolution_hiding(dtype=dtype, width=width, prep_depth=prep_depth,
+                                         hide_depth=hide_depth, hide_width=hide_width,
+                                         factor=factor)
 
     # Stride 1 everywhere: shifting the container shifts the revealed image (away from
     # the borders), which is what makes a crop at an odd offset harmless. Dilated

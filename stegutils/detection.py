@@ -21,7 +21,6 @@ Introduced in chapter 7 (When hiding fails), where the detector is trained and m
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
@@ -216,34 +215,23 @@ def save(model, info: dict, out_dir=None, *, name: str = NAME) -> pathlib.Path:
     ``size_bytes`` are filled in. Returns the card's path.
     """
     from stegutils import data as _data
+    from stegutils import pretrained
 
     out_dir = pathlib.Path(out_dir or CARD_PATH.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
     _data.remove_orphaned_temporaries(out_dir)
     target = out_dir / f"{name}.weights.h5"
     card_path = out_dir / f"{name}.json"
-    temporaries = []
-    try:
-        fd, tmp_weights = _data.temporary_file(target, suffix=".tmp.weights.h5")
+
+    def save_weights(fd, path):
         os.close(fd)
-        temporaries.append(tmp_weights)
-        model.save_weights(tmp_weights)
-        os.chmod(tmp_weights, 0o644)
+        model.save_weights(path)
+
+    def make_card(tmp_weights):
         full = {**info, "kind": KIND, "name": name, "weights": target.name,
-                "sha256": _data._sha256_file(tmp_weights),
+                "sha256": pretrained.sha256(tmp_weights),
                 "size_bytes": os.path.getsize(tmp_weights)}
         _check_card(full, card_path.name)
-        fd, tmp_card = _data.temporary_file(card_path)
-        temporaries.append(tmp_card)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(full, indent=2, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_card, 0o644)
-        os.replace(tmp_weights, target)
-        os.replace(tmp_card, card_path)
-    finally:
-        for temporary in temporaries:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-    return card_path
+        return full
+
+    return pretrained.write_weights_and_card(target, card_path, save_weights, make_card)

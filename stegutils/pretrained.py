@@ -31,7 +31,8 @@ from stegutils import data as _data
 from stegutils import models as _models
 from stegutils import train as _train
 
-__all__ = ["DEFAULT_MODEL", "WEIGHTS_DIR", "list", "load", "card", "export", "sha256"]
+__all__ = ["DEFAULT_MODEL", "WEIGHTS_DIR", "list", "load", "card", "export", "sha256",
+           "write_weights_and_card"]
 
 #: The model used when none is named (by the command line, the widgets, the book):
 #: chapter 9's invertible model, better than ``fast`` on both terms (cover and secret)
@@ -280,18 +281,14 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
     parent = _parent_record(config.init_from)
     target = out_dir / f"{name}.weights.h5"
     card_path = out_dir / f"{name}.json"
-    # Both files are made in full beside their places first; only then do they replace
-    # the model of that name, one rename each, the weights first (a crash between the
-    # two leaves a card whose hash check fails: never a silent mismatch).
-    temporaries = []
-    try:
-        fd, tmp_weights = _data.temporary_file(target, suffix=".tmp.weights.h5")
-        temporaries.append(tmp_weights)
+
+    def copy_weights(fd, path):
         with os.fdopen(fd, "wb") as handle, open(source, "rb") as original:
             shutil.copyfileobj(original, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_weights, 0o644)
+
+    def make_card(tmp_weights):
         net = _build_and_load(config, tmp_weights, "float32")
         info = {
             "name": name,
@@ -307,6 +304,30 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
         info.update(extra or {})
         _check_card(info, card_path.name)
+        return info
+
+    return write_weights_and_card(target, card_path, copy_weights, make_card)
+
+
+def write_weights_and_card(target, card_path, write_weights, make_card):
+    """Replace a weights file and its card together, so that no crash leaves a mismatch.
+
+    Both files are made in full beside their places first; only then do they replace
+    the files of that name, one rename each, the weights first (a crash between the
+    two leaves a card whose hash check fails: never a silent mismatch). Temporary files
+    are removed whatever happens.
+
+    ``write_weights(fd, path)`` fills the temporary weights file (an open descriptor
+    and its path, for writers that want either); ``make_card(path)`` returns the card
+    (a dict, already checked) for the weights written there. Returns ``card_path``.
+    """
+    temporaries = []
+    try:
+        fd, tmp_weights = _data.temporary_file(target, suffix=".tmp.weights.h5")
+        temporaries.append(tmp_weights)
+        write_weights(fd, tmp_weights)
+        os.chmod(tmp_weights, 0o644)
+        info = make_card(tmp_weights)
         fd, tmp_card = _data.temporary_file(card_path)
         temporaries.append(tmp_card)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -108,3 +108,48 @@ def built_book(built_book_full):
     ``STEGUTILS_DATA`` points to it, is built by the student edition's test
     (tests/test_student.py), so each mode runs every chapter once."""
     return built_book_full
+
+
+# ------------------------------------------------------------------ headless Chromium
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                  "--window-size=1280,1000"]
+
+
+def find_program(*names):
+    """The first of ``names`` on the PATH or in /usr/bin, or None."""
+    import shutil
+    from pathlib import Path
+
+    for name in names:
+        for candidate in (shutil.which(name), Path("/usr/bin") / name):
+            if candidate and Path(candidate).exists():
+                return str(candidate)
+    return None
+
+
+def start_chromium(tmp_path_factory, *, needed_by, page_timeout, capabilities=None):
+    """A headless Chromium driven by Selenium, with a profile of its own; skips the
+    test, saying what is missing and what ``needed_by`` needs, when Chromium, its
+    driver or Selenium is not installed. The caller quits it."""
+    chromium = find_program("chromium", "chromium-browser", "google-chrome")
+    driver_path = find_program("chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium "
+                    f"chromium-driver); {needed_by} chromium and chromedriver")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    for name, value in (capabilities or {}).items():
+        options.set_capability(name, value)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(page_timeout)
+    return driver

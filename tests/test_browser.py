@@ -14,7 +14,6 @@ installs them with apt).
 import functools
 import http.server
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -22,13 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import start_chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the first test pays for the build
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                  "--window-size=1280,1000"]
 PAGE_TIMEOUT = 60  # seconds for a page, its math and its images
 # Console errors that come from the browser or the theme, not from the book's pages:
 NOT_THE_PAGES = (
@@ -38,14 +35,6 @@ NOT_THE_PAGES = (
     # as an error and uses "auto"; setting html_theme_options.default_mode avoids it.
     "Got invalid theme mode",
 )
-
-
-def _find(*names):
-    for name in names:
-        for candidate in (shutil.which(name), Path("/usr/bin") / name):
-            if candidate and Path(candidate).exists():
-                return str(candidate)
-    return None
 
 
 def _chapter_files():
@@ -81,23 +70,10 @@ def book_server(built_book):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    chromium = _find("chromium", "chromium-browser", "google-chrome")
-    driver_path = _find("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium "
-                    "chromium-driver); the browser test needs chromium and chromedriver")
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_page_load_timeout(PAGE_TIMEOUT)
+    driver = start_chromium(tmp_path_factory, needed_by="the browser test needs",
+                            page_timeout=PAGE_TIMEOUT,
+                            capabilities={"goog:loggingPrefs": {"browser": "ALL",
+                                                                "performance": "ALL"}})
     driver.get("about:blank")
     time.sleep(1)  # let the browser's own start-up requests finish before we listen
     yield driver

@@ -34,16 +34,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import start_chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "08_playground.ipynb"
 # Starting the server and the browser, then a whole chapter run in fast mode on a slow
 # machine: generous, but finite.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                  "--window-size=1280,1000"]
 START_TIMEOUT = 180  # seconds for the server to answer, and for a notebook to open
 RUN_TIMEOUT = 1200  # seconds for all the cells of chapter 8 in fast mode
 ANSWER_TIMEOUT = 120  # seconds for the playground to answer a change
@@ -59,14 +57,6 @@ LAB_SETTINGS = {
                                                     "checkForUpdates": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
-
-
-def _find(*names):
-    for name in names:
-        for candidate in (shutil.which(name), Path("/usr/bin") / name):
-            if candidate and Path(candidate).exists():
-                return str(candidate)
-    return None
 
 
 def _free_port():
@@ -136,22 +126,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    chromium = _find("chromium", "chromium-browser", "google-chrome")
-    driver_path = _find("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium "
-                    "chromium-driver); the JupyterLab tests need chromium and chromedriver")
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_page_load_timeout(START_TIMEOUT)
+    driver = start_chromium(tmp_path_factory, needed_by="the JupyterLab tests need",
+                            page_timeout=START_TIMEOUT)
     yield driver
     driver.quit()
 

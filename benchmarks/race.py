@@ -198,7 +198,8 @@ class Run:
         """Train one segment (to the next multiple of ``eval_every``) and measure."""
         trainer = self._trainer()
         start = int(trainer.step.numpy())
-        if start > self.step or (start == 0 and self.step < 0):
+        at_boundary = start % self.eval_every == 0 or start >= self.steps
+        if (start == 0 and self.step < 0) or (start > self.step and at_boundary):
             target = start  # the initial weights, or trained but not measured (stopped)
         else:
             target = min(self.steps, (start // self.eval_every + 1) * self.eval_every)

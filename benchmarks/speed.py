@@ -231,22 +231,28 @@ def _cpu_seconds_busy():
 
 class LoadWatch:
     """The machine's load around a measurement: load averages, and the CPU (in cores)
-    that *other* processes used meanwhile (all busy time less this process's)."""
+    that *other* processes used meanwhile (all busy time less this process's and its
+    waited-for children's)."""
 
     def __init__(self):
         self.start_load = list(os.getloadavg())
         self._wall = time.perf_counter()
         self._busy = _cpu_seconds_busy()
+        self._own = self._own_seconds()
+
+    @staticmethod
+    def _own_seconds():
+        # This process and the children it waited for (the command lines that the
+        # full-size figures time are children): their CPU is the measurement's own.
         own = os.times()
-        self._own = own.user + own.system
+        return own.user + own.system + own.children_user + own.children_system
 
     def finish(self) -> dict:
         wall = time.perf_counter() - self._wall
         busy = _cpu_seconds_busy()
-        own = os.times()
         other = None
         if busy is not None and self._busy is not None and wall > 0:
-            own_seconds = own.user + own.system - self._own
+            own_seconds = self._own_seconds() - self._own
             other = max(0.0, (busy - self._busy - own_seconds) / wall)
         cpus = os.cpu_count() or 1
         # The CPU other processes used is the direct measure; the load average counts

@@ -124,3 +124,16 @@ def test_blog_setting_trains_and_measures_on_its_fifty_fixed_pairs(race, tmp_pat
 def test_race_refuses_one_seed(race, tmp_path):
     with pytest.raises(SystemExit):
         race.main(["--work-dir", str(tmp_path), "--seeds", "0"])
+
+
+def test_a_run_stopped_between_segments_goes_on_to_the_segments_end(race, tmp_path):
+    args = race.argparse.Namespace(settings=["ours"], seeds=[0, 1], blog_steps=4,
+                                   ours_steps=4, eval_every=2, manual_steps=0)
+    runs, _ = race.build_runs(args, tmp_path)
+    first = runs[0]
+    assert first.advance()["step"] == 0  # the initial weights
+    first._trainer().fit(3, progress=False)  # as if stopped at step 3 by Ctrl-C
+    again, _ = race.build_runs(args, tmp_path)  # a new process: the records from disk
+    record = again[0].advance()
+    assert record["step"] == 4 and record["segment_steps"] == 1
+    assert [r["step"] for r in again[0].records] == [0, 4]

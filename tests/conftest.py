@@ -48,57 +48,136 @@ def tiny_run(tmp_path_factory, photo_folder):
     return run_dir
 
 
-def _build_book(tmp_path_factory, *, fast, env_changes=None):
-    """Build the book into a temporary folder: (exit status, HTML folder, log).
+#: The fixtures that hold a build of the whole book; a test that uses one waits for it.
+BOOK_FIXTURES = ("built_book", "built_book_full")
 
-    Fetches the pinned JavaScript first. The build goes into a temporary folder with its
-    own execution cache (``--path-output``), so it neither reads nor disturbs ``make
-    book``'s ``_build``.
+
+class BookBuild:
+    """``jupyter-book build`` of the whole book, running in the background.
+
+    Started as soon as the tests are collected (:func:`pytest_collection_finish`) when a
+    selected test needs the book, so that the build, which spends much of its time in
+    one core (kernels starting, TensorFlow importing, Sphinx reading and writing), runs
+    beside the other tests instead of before them; :meth:`result` waits for it. The
+    build goes into a temporary folder with its own execution cache
+    (``--path-output``), so it neither reads nor disturbs ``make book``'s ``_build``.
     """
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    fetch = subprocess.run([sys.executable, str(root / "book" / "_assets" / "fetch.py")],
-                           cwd=root, capture_output=True, text=True, timeout=600, check=False)
-    assert fetch.returncode == 0, (
-        f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}")
-    output = tmp_path_factory.mktemp("book-fast" if fast else "book-full")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
-    env.pop("STEGUTILS_FAST", None)
-    if fast:
-        env["STEGUTILS_FAST"] = "1"
-    for name, value in (env_changes or {}).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    # jupyter-book has no `python -m jupyter_book`: call its entry point with this
-    # interpreter, so that the build and the notebooks' kernels use this environment.
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", str(root), "--path-output", str(output), "--keep-going"]
-    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                            check=False)
-    log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + "\n" + result.stderr)
-    # The notebooks' kernels share the build's stderr, and TensorFlow's C++ logging
-    # (absl) writes lines there at import that no setting silences, one of them
-    # starting "WARNING: "; they are not Sphinx's, so they are left out of the log.
-    kernel_noise = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)"
-                              r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] )")
-    log = "\n".join(line for line in log.splitlines() if not kernel_noise.match(line))
-    return result.returncode, output / "_build" / "html", log
+    def __init__(self, output, *, fast, env_changes=None):
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        # The pinned JavaScript first, once, before any build reads it.
+        fetch = subprocess.run([sys.executable, str(root / "book" / "_assets" / "fetch.py")],
+                               cwd=root, capture_output=True, text=True, timeout=600,
+                               check=False)
+        self.fetch_error = (None if fetch.returncode == 0 else
+                            f"fetching the book's JavaScript failed:\n{fetch.stdout}{fetch.stderr}")
+        self.output = Path(output)
+        self.output.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
+        env.pop("STEGUTILS_FAST", None)
+        if fast:
+            env["STEGUTILS_FAST"] = "1"
+        for name, value in (env_changes or {}).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        # jupyter-book has no `python -m jupyter_book`: call its entry point with this
+        # interpreter, so that the build and the notebooks' kernels use this environment.
+        command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+                   "build", str(root), "--path-output", str(self.output), "--keep-going"]
+        self._log_file = open(self.output / "build.log", "w+", encoding="utf-8")
+        self.process = None
+        if self.fetch_error is None:
+            self.process = subprocess.Popen(command, cwd=root, env=env, stdout=self._log_file,
+                                            stderr=subprocess.STDOUT, text=True,
+                                            start_new_session=True)
+        self._result = None
+
+    def result(self):
+        """(exit status, HTML folder, log), waiting for the build to end."""
+        import re
+
+        if self._result is None:
+            assert self.fetch_error is None, self.fetch_error
+            returncode = self.process.wait()
+            self._log_file.seek(0)
+            log = re.sub(r"\x1b\[[0-9;]*m", "", self._log_file.read())
+            self._log_file.close()
+            # The notebooks' kernels share the build's stderr, and TensorFlow's C++
+            # logging (absl) writes lines there at import that no setting silences, one
+            # of them starting "WARNING: "; they are not Sphinx's, so they are left out.
+            kernel_noise = re.compile(
+                r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+                r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] )")
+            log = "\n".join(line for line in log.splitlines() if not kernel_noise.match(line))
+            self._result = (returncode, self.output / "_build" / "html", log)
+        return self._result
+
+    def stop(self):
+        """End a build still running (the session is over or was interrupted)."""
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=30)
+            except (ProcessLookupError, PermissionError):
+                pass
+            except Exception:  # noqa: BLE001 - still running after 30 s: kill it
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if not self._log_file.closed:
+            self._log_file.close()
+
+
+_BOOK_BUILDS = {}
+
+
+def _uses_book(item):
+    return any(name in getattr(item, "fixturenames", ()) for name in BOOK_FIXTURES)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that need the built book go last (in their order), so that the build
+    runs in the background while every other test runs."""
+    late = [item for item in items if _uses_book(item)]
+    if late and len(late) < len(items):
+        items[:] = [item for item in items if not _uses_book(item)] + late
+
+
+def _start_full_build(config):
+    factory = config._tmp_path_factory  # the session's tmp_path_factory
+    cache = factory.mktemp("empty-cache")
+    _BOOK_BUILDS["full"] = BookBuild(
+        factory.mktemp("book-full"), fast=False,
+        env_changes={"STEGUTILS_DATA": None, "STEGUTILS_CACHE": str(cache)})
+
+
+def pytest_collection_finish(session):
+    """Start the reader's build of the book if a selected test needs it."""
+    if session.config.option.collectonly or not any(_uses_book(i) for i in session.items):
+        return
+    _start_full_build(session.config)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for build in _BOOK_BUILDS.values():
+        build.stop()
 
 
 @pytest.fixture(scope="session")
-def built_book_full(tmp_path_factory):
+def built_book_full(request):
     """The book as a reader without the data set builds it: full mode, no
     ``STEGUTILS_DATA`` and an empty cache, so every chapter falls back to the built-in
-    photos (after a download that fails without a network)."""
-    cache = tmp_path_factory.mktemp("empty-cache")
-    return _build_book(tmp_path_factory, fast=False,
-                       env_changes={"STEGUTILS_DATA": None, "STEGUTILS_CACHE": str(cache)})
+    photos (after a download that fails without a network). Started in the background
+    when the tests were collected; (exit status, HTML folder, log)."""
+    if "full" not in _BOOK_BUILDS:
+        _start_full_build(request.config)
+    return _BOOK_BUILDS["full"].result()
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ import yaml
 from conftest import start_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the first test pays for the build
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # the first test may wait for the build
 
 PAGE_TIMEOUT = 60  # seconds for a page, its math and its images
 # Console errors that come from the browser or the theme, not from the book's pages:

@@ -710,7 +710,7 @@ def _precision_help():
     Building the parser must not import TensorFlow (``--help`` stays instant), so the
     figures of every model measured are given rather than the default's alone.
     """
-    from stegutils import results
+    from stegutils.book import results
 
     text = ("compute precision: float32 (the default; what the model cards measure), "
             "bfloat16 (16-bit convolutions: faster on a CPU with native bfloat16) or auto "

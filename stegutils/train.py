@@ -71,6 +71,8 @@ import keras
 from stegutils import channel as _channel
 from stegutils import data as _data
 from stegutils import models as _models
+# The chapters' Setup cells call train.fast_mode() (its home is the book's machinery).
+from stegutils.book import fast_mode  # noqa: F401
 
 __all__ = [
     "Config",
@@ -99,14 +101,6 @@ class TrainingError(RuntimeError):
     checkpoint index, or a run folder another process is training in. The run folder is
     left as its last checkpoint had it (nothing half-written), ready for ``--resume``.
     """
-
-
-def fast_mode() -> bool:
-    """Whether ``STEGUTILS_FAST`` asks for the book's fast mode (few steps, small images).
-
-    Introduced in chapter 1 (Introduction).
-    """
-    return os.environ.get("STEGUTILS_FAST", "").strip().lower() not in ("", "0", "false", "no")
 
 
 # -------------------------------------------------------------------------------- Config

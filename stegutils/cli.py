@@ -142,10 +142,7 @@ def _read_pair(cover_path, secret_path, *, say):
     if secret.shape != cover.shape:
         say(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
             f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size")
-        enlarging = secret.shape[0] * secret.shape[1] < cover.shape[0] * cover.shape[1]
-        # Area averaging is right for shrinking; enlarging needs interpolation.
-        secret = data.resize(secret, cover.shape[:2],
-                             method="bicubic" if enlarging else "area")
+        secret = data.fit_secret(secret, cover.shape[:2])
         if _tiled(cover):
             secret = data.to_uint8(secret)
     return cover, secret
@@ -417,8 +414,8 @@ def _cmd_reveal(args):
         container = args.containers[0]
         out = pathlib.Path(args.out)
         _check_output(out, [container], kind="revealed secret", png_only=False)
-        if out.suffix.lower() not in data_suffixes():
-            raise CLIError(f"--out must end in one of {sorted(data_suffixes())}, "
+        if out.suffix.lower() not in data.IMAGE_EXTENSIONS:
+            raise CLIError(f"--out must end in one of {sorted(data.IMAGE_EXTENSIONS)}, "
                            f"got {out.name!r}")
 
         def say(message):
@@ -498,14 +495,10 @@ def _cmd_detect(args):
     return 0
 
 
-def data_suffixes():
-    return {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def _config_from_args(args):
-    from stegutils import train
+    from stegutils import runs
 
-    return train.Config(**_given_config_values(args))
+    return runs.Config(**_given_config_values(args))
 
 
 def _resume_config(args, run_dir):
@@ -516,9 +509,9 @@ def _resume_config(args, run_dir):
     unless ``--allow-changes`` is given. Returns ``(config, changed)``, ``changed``
     mapping each changed field to ``[old, new]``.
     """
-    from stegutils import train
+    from stegutils import runs, train
 
-    config = train.load_config(run_dir)
+    config = runs.load_config(run_dir)
     given = _given_config_values(args)
     free = set(train.Trainer.FREE_FIELDS)
     changed = {}
@@ -537,7 +530,7 @@ def _resume_config(args, run_dir):
                        f"{listing}; drop them, or add --allow-changes to go on with the new "
                        "values (recorded in commands.jsonl)")
     values = {**config.to_dict(), **given}
-    return train.Config.from_dict(values), changed
+    return runs.Config.from_dict(values), changed
 
 
 def _show(value):
@@ -546,10 +539,10 @@ def _show(value):
 
 def _given_config_values(args):
     """The Config fields this command line gives, by name (those left out are absent)."""
-    from stegutils import train
+    from stegutils import runs
 
     values = {}
-    for field in dataclasses.fields(train.Config):
+    for field in dataclasses.fields(runs.Config):
         value = getattr(args, field.name, None)
         if value is not None:
             values[field.name] = value
@@ -572,10 +565,11 @@ def _given_config_values(args):
 
 
 def _cmd_train(args):
-    from stegutils import train
+    from stegutils import runs, train
 
     run_dir = pathlib.Path(args.run_dir)
-    exists = (run_dir / "config.json").exists()
+    folder = runs.RunDir(run_dir)
+    exists = folder.is_run()
     if exists and not args.resume:
         raise CLIError(f"{run_dir} already holds a run; pass --resume to continue it, or "
                        "choose a new --run-dir")
@@ -593,8 +587,8 @@ def _cmd_train(args):
 
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     # One process at a time in a run folder, from reading its config to the last write.
-    with train.run_folder_lock(run_dir):
-        if not args.resume and (run_dir / "config.json").exists():
+    with folder.lock():
+        if not args.resume and folder.is_run():
             raise CLIError(f"{run_dir} already holds a run (another process just started it); "
                            "pass --resume to continue it, or choose a new --run-dir")
         changed = {}
@@ -605,10 +599,8 @@ def _cmd_train(args):
         trainer = train.Trainer(config, run_dir, strategy=strategy,
                                 allow_changes=bool(changed))
         # Remember how the run was made, for its model card (stegutils export).
-        entry = {"argv": ["stegutils", *args.argv], "step": trainer.resumed_from or 0}
-        if changed:
-            entry["changed"] = changed
-        train._append_line_atomic(run_dir / "commands.jsonl", json.dumps(entry))
+        folder.record_command(["stegutils", *args.argv], step=trainer.resumed_from or 0,
+                              changed=changed)
         if trainer.resumed_from is not None:
             _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
         if changed:
@@ -917,8 +909,8 @@ def _expected(error):
     """Whether ``error`` is one to report as one line (not a bug to show in full)."""
     if isinstance(error, (CLIError, ValueError, TypeError, OSError)):
         return True
-    train = sys.modules.get("stegutils.train")
-    return train is not None and isinstance(error, train.TrainingError)
+    runs = sys.modules.get("stegutils.runs")
+    return runs is not None and isinstance(error, runs.TrainingError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -205,7 +205,7 @@ def main(argv=None):
     if not args.no_cross_collection:
         cross_photos = data.photos("builtin", "all")
         entries = [entry for entry in data.BUILTIN_PHOTOS
-                   if entry["name"] in {name for name, _ in data._load_builtin()}]
+                   if entry["name"] in data.builtin_photos(named=True)]
         results["cross_collection_data"] = {
             "source": "builtin", "split": "all", "photos": len(cross_photos),
             "names": [entry["name"] for entry in entries],

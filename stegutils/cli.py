@@ -683,14 +683,34 @@ def _positive_int(text):
     return value
 
 
-def _nonneg_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+def _config_value(name, convert=float):
+    """The argparse type of the Config field ``name``: ``convert``, then Config's check.
+
+    So the command line accepts exactly what :class:`stegutils.runs.Config` accepts,
+    and says why not in Config's words (``--lr 0``: "lr must be a positive number").
+    """
+    def parse(text):
+        from stegutils import runs
+
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = "an integer" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return runs.Config.check(name, value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _default(name):
+    """A Config field's default, as the help shows it (``--help`` reads it from Config)."""
+    from stegutils import runs
+
+    value = runs.Config.default(name)
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else value
 
 
 _PRECISIONS = ["auto", "float32", "bfloat16"]
@@ -731,6 +751,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stegutils`` command."""
+    # Config and its defaults, without TensorFlow: --help stays instant.
+    from stegutils import runs
+
     parser = _Parser(prog="stegutils",
                      description="Hide an image inside another with deep steganography.")
     parser.add_argument("--debug", action="store_true",
@@ -807,36 +830,47 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--allow-changes", action="store_true",
                        help="with --resume: go on with the settings given here where they "
                        "differ from the run's (recorded in commands.jsonl)")
-    train.add_argument("--variant", default=None, help="model variant (default fast)")
+    train.add_argument("--variant", default=None,
+                       help=f"model variant (default {_default('variant')})")
     train.add_argument("--variant-options", default=None,
                        help="JSON object of variant options, e.g. '{\"width\": 32}'")
-    train.add_argument("--size", type=_positive_int, default=None, help="crop size (64)")
-    train.add_argument("--beta", type=_nonneg_float, default=None, help="secret weight (0.75)")
-    train.add_argument("--noise", type=_nonneg_float, default=None, help="container noise std (0)")
-    train.add_argument("--lr", type=_nonneg_float, default=None, help="learning rate (1e-3)")
-    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None)
-    train.add_argument("--batch-size", type=_positive_int, default=None, help="batch size (8)")
-    train.add_argument("--steps", type=_positive_int, default=None, help="total steps (1000)")
-    train.add_argument("--seed", type=int, default=None, help="random seed (0)")
+    train.add_argument("--size", type=_positive_int, default=None,
+                       help=f"crop size ({_default('size')})")
+    train.add_argument("--beta", type=_config_value("beta"), default=None,
+                       help=f"secret weight ({_default('beta')})")
+    train.add_argument("--noise", type=_config_value("noise"), default=None,
+                       help=f"container noise std ({_default('noise')})")
+    train.add_argument("--lr", type=_config_value("lr"), default=None,
+                       help=f"learning rate ({_default('lr')})")
+    train.add_argument("--lr-schedule", choices=list(runs.CHOICES["lr_schedule"]),
+                       default=None, help=f"({_default('lr_schedule')})")
+    train.add_argument("--batch-size", type=_positive_int, default=None,
+                       help=f"batch size ({_default('batch_size')})")
+    train.add_argument("--steps", type=_positive_int, default=None,
+                       help=f"total steps ({_default('steps')})")
+    train.add_argument("--seed", type=int, default=None,
+                       help=f"random seed ({_default('seed')})")
     train.add_argument("--precision", choices=["auto", "float32", "bfloat16", "float16"],
-                       default=None, help="compute precision (auto)")
+                       default=None, help=f"compute precision ({_default('precision')})")
     train.add_argument("--data", default=None,
-                       help="'builtin', 'bsds500' or a folder of photos (builtin)")
-    train.add_argument("--pairs", choices=["random-crop", "seed-recipe"], default=None,
-                       help="random crops, or the blog post's 100 photos resized whole")
-    train.add_argument("--val-photos", type=int, default=None,
-                       help="training photos kept aside for choosing the best weights (10)")
+                       help=f"'builtin', 'bsds500' or a folder of photos ({_default('data')})")
+    train.add_argument("--pairs", choices=list(runs.CHOICES["pairs"]), default=None,
+                       help="random crops, or the blog post's 100 photos resized whole "
+                       f"({_default('pairs')})")
+    train.add_argument("--val-photos", type=_config_value("val_photos", int), default=None,
+                       help="training photos kept aside for choosing the best weights, at "
+                       f"most a fifth of them ({_default('val_photos')})")
     train.add_argument("--init-from", default=None,
                        help="start from a shipped model's or a run folder's weights")
-    train.add_argument("--clipnorm", type=float, default=None,
+    train.add_argument("--clipnorm", type=_config_value("clipnorm"), default=None,
                        help="clip gradients to this global norm (default: no clipping)")
     train.add_argument("--channel", default=None,
                        help="train through the simulated channel (JPEG, resizing, noise, "
                        "crops): a JSON object of stegutils.channel.ChannelSpec fields, "
                        "'{}' for the defaults")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=None)
-    train.add_argument("--log-every", type=_positive_int, default=None)
-    train.add_argument("--eval-every", type=_positive_int, default=None)
+    for option in ("checkpoint_every", "log_every", "eval_every"):
+        train.add_argument(f"--{option.replace('_', '-')}", type=_positive_int, default=None,
+                           help=f"({_default(option)})")
     train.add_argument("--distribute", choices=["none", "mirrored", "multi-worker"],
                        default="none", help="tf.distribute strategy (multi-worker reads TF_CONFIG)")
     train.set_defaults(func=_cmd_train)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import TINY_FAST
-from stegutils import pretrained, runs, train
+from stegutils import cli, pretrained, runs, train
 from stegutils.runs import RunDir, ValidationSplit
 
 
@@ -68,3 +68,32 @@ def test_a_run_stands_for_its_best_weights_else_its_final_ones(tiny_run, tmp_pat
     empty = RunDir(tmp_path)
     with pytest.raises(ValueError, match="holds no weights yet"):
         empty.weights()
+
+
+@pytest.mark.parametrize("option, value, field, message", [
+    ("--lr", "0", 0.0, "lr must be a positive number, got 0.0"),
+    ("--beta", "0", 0.0, "beta must be a positive number, got 0.0"),
+    ("--noise", "-1", -1.0, "noise must be >= 0, got -1.0"),
+    ("--val-photos", "-1", -1, "val_photos must be a non-negative integer, got -1"),
+    ("--clipnorm", "0", 0.0, "clipnorm must be a positive number or None, got 0.0"),
+])
+def test_the_command_line_refuses_what_config_refuses_in_configs_words(
+        option, value, field, message, capsys, tmp_path):
+    with pytest.raises(ValueError) as refused:
+        runs.Config(**{option[2:].replace("-", "_"): field})
+    assert str(refused.value) == message
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--run-dir", str(tmp_path / "r"), option, value])
+    assert exit_info.value.code == 2
+    assert f"error: argument {option}: {message}" in capsys.readouterr().err
+
+
+def test_the_train_help_reads_its_defaults_from_config(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    defaults = runs.Config()
+    for words in (f"learning rate ({defaults.lr:g})", f"secret weight ({defaults.beta:g})",
+                  f"crop size ({defaults.size})", f"total steps ({defaults.steps})",
+                  f"batch size ({defaults.batch_size})", f"({defaults.val_photos})"):
+        assert words in help_text, words

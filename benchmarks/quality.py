@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from stegutils import data, metrics, pretrained, reproduction, train, verdicts  # noqa: E402
+from stegutils import cards, data, metrics, pretrained, reproduction, train, verdicts  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "quality.json"
 COUNTS = {64: 200, 256: 50}
@@ -264,6 +264,7 @@ def main(argv=None):
                 updated["heldout"]["cross_collection"] = {
                     "data": results["cross_collection_data"],
                     "sizes": entry["cross_collection"]}
+            updated.update(cards.describe(updated))  # its limitations quote these figures
             train.write_json_atomic(pretrained.WEIGHTS_DIR / f"{name}.json", updated)
 
     # A comparison from an earlier run stays only while neither of its models changed.

@@ -23,7 +23,8 @@ layer):
 2. :mod:`stegutils.data`: reading, checking and pairing photos; ``tf.data`` pipelines
 3. :mod:`stegutils.models` with :mod:`stegutils.invertible` (a variant it registers),
    :mod:`stegutils.tiling`: the networks, and hiding any size in tiles
-4. :mod:`stegutils.runs`: the run folder (``Config``, its files, the validation split)
+4. :mod:`stegutils.runs`: the run folder (``Config``, its files, the validation split);
+   :mod:`stegutils.cards`: a model card's intended use, limitations and training data
 5. :mod:`stegutils.pretrained`: the shipped models and any run folder's weights
 6. :mod:`stegutils.train`: the loss, the training step and loop, checkpoints
 7. :mod:`stegutils.backprop`, :mod:`stegutils.attacks`: hand-written backward passes;
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "files",
     "runs",
+    "cards",
     "book",
     "data",
     "models",

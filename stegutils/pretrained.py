@@ -4,9 +4,10 @@ A shipped model is two files in ``stegutils/weights/``: ``NAME.weights.h5`` (the
 in Keras' HDF5 weights format: arrays only, no pickled code) and ``NAME.json``, its
 *model card*: the variant and full training config, the data and split it was trained
 on, its steps and wall time, its held-out metrics, the exact commands that trained and
-evaluated it, and the SHA-256 of the weights file. :func:`load` checks the card's fields
-and that hash before it reads a byte of weights, and rebuilds the architecture from the
-variant registry (never from code stored in a file). A run folder records the hashes of
+evaluated it, the SHA-256 of the weights file, and what it is for and how it fails,
+with its training data's licence and citation (:mod:`stegutils.cards`). :func:`load`
+checks the card's fields and that hash before it reads a byte of weights, and rebuilds
+the architecture from the variant registry (never from code stored in a file). A run folder records the hashes of
 the weights it writes (``hashes.json``), and loading one checks them too.
 
 :func:`export` writes the weights and the card to temporary files and puts them in
@@ -24,6 +25,7 @@ import pathlib
 import re
 import shutil
 
+from stegutils import cards as _cards
 from stegutils import files as _files
 from stegutils import models as _models
 from stegutils import runs as _runs
@@ -276,6 +278,7 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         }
         info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
         info.update(extra or {})
+        info.update(_cards.describe(info))
         _check_card(info, card_path.name)
         return info
 

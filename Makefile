@@ -51,7 +51,7 @@ book-assets: | $(VENV)
 # re-reads every page.
 book: $(VENV)/.installed-book book-assets
 	@set -e; \
-	case "$$(printf '%s' "$${STEGUTILS_FAST:-}" | tr 'A-Z' 'a-z')" in \
+	case "$$(printf '%s' "$${STEGUTILS_FAST:-}" | tr 'A-Z' 'a-z' | sed 's/^[[:space:]]*//; s/[[:space:]]*$$//')" in \
 	  ""|0|false|no|off) mode=full ;; \
 	  *) mode=fast ;; \
 	esac; \

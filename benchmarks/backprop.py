@@ -74,22 +74,18 @@ def step_times(*, size, batch_size, steps, rounds):
     cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
     runners = {}
     for kind in KINDS:
-        net = models.build("seed", precision="float32", seed=0)
-        net({"cover": cover, "secret": secret})
+        net = models.build_ready("seed", precision="float32", seed=0)
         optimizer = keras.optimizers.Adam(1e-3)
         optimizer.build(net.trainable_variables)
-        gradient_fn = backprop.gradient_fn(kind)
+        # Training's own step (stegutils.train.make_step), with this source's gradients;
+        # step 0 of seed 0 seeds the (absent) noise as tf.constant([0, 0]) did.
+        train_step = train.make_step(net, optimizer, beta=0.75, noise=0.0, quantize=True,
+                                     seed=0, gradient_fn=backprop.gradient_fn(kind),
+                                     global_batch_size=batch_size)
 
-        def make(net=net, optimizer=optimizer, gradient_fn=gradient_fn):
-            @tf.function
-            def step(*, cover, secret):
-                losses, grads = gradient_fn(net, cover=cover, secret=secret, beta=0.75,
-                                            noise=0.0, quantize=True,
-                                            seed=tf.constant([0, 0], tf.int64),
-                                            global_batch_size=batch_size)
-                optimizer.apply_gradients(zip(grads, net.trainable_variables))
-                return losses.total
-            return step
+        def make(train_step=train_step):
+            index = tf.constant(0, tf.int64)
+            return lambda *, cover, secret: train_step(cover, secret, index)[0]
 
         state = list(net.trainable_variables) + list(optimizer.variables)
         snapshot = [v.numpy() for v in state]

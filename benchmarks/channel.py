@@ -38,7 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from stegutils import attacks, channel, data, metrics, models, pretrained, train  # noqa: E402
+from stegutils import attacks, cards, channel, data, metrics, models, pretrained, train  # noqa: E402
 from stegutils import verdicts  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "channel.json"
@@ -264,6 +264,7 @@ def main(argv=None):
                                              attacked["crop"]["secret_psnr"])),
                 "targets": entry["targets"],
             }
+            updated.update(cards.describe(updated))  # its limitations quote these figures
             train.write_json_atomic(pretrained.WEIGHTS_DIR / f"{name}.json", updated)
         t = entry["targets"]
         _log(f"{key}: clean cover {t['clean_cover_psnr']:.2f} dB, secret "

@@ -159,8 +159,8 @@ def summarise(report, own_beta=None):
         summary.update({key: interval.value, f"{key}_low": interval.low,
                         f"{key}_high": interval.high})
     for term in ("cover", "secret"):
-        summary[f"trainer_{term}_psnr"] = float(
-            10 * np.log10(1 / np.mean(report[f"{term}_mse"])))
+        summary[f"trainer_{term}_psnr"] = metrics.psnr_from_mse(
+            np.mean(report[f"{term}_mse"]))
     if own_beta is not None:
         summary["own_beta_val_loss"] = float(np.mean(report["cover_mse"])
                                              + own_beta * np.mean(report["secret_mse"]))

@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from stegutils import data, metrics, pretrained, reproduction, train, verdicts  # noqa: E402
+from stegutils import cards, data, metrics, pretrained, reproduction, train, verdicts  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "quality.json"
 COUNTS = {64: 200, 256: 50}
@@ -205,7 +205,7 @@ def main(argv=None):
     if not args.no_cross_collection:
         cross_photos = data.photos("builtin", "all")
         entries = [entry for entry in data.BUILTIN_PHOTOS
-                   if entry["name"] in {name for name, _ in data._load_builtin()}]
+                   if entry["name"] in data.builtin_photos(named=True)]
         results["cross_collection_data"] = {
             "source": "builtin", "split": "all", "photos": len(cross_photos),
             "names": [entry["name"] for entry in entries],
@@ -264,6 +264,7 @@ def main(argv=None):
                 updated["heldout"]["cross_collection"] = {
                     "data": results["cross_collection_data"],
                     "sizes": entry["cross_collection"]}
+            updated.update(cards.describe(updated))  # its limitations quote these figures
             train.write_json_atomic(pretrained.WEIGHTS_DIR / f"{name}.json", updated)
 
     # A comparison from an earlier run stays only while neither of its models changed.

@@ -96,24 +96,28 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import fullsize  # noqa: E402
 
 
+def _step(net, optimizer, *, beta, batch_size, **options):
+    """Training's own compiled step (stegutils.train.make_step), as a run trains."""
+    optimizer.build(net.trainable_variables)
+    step = train.make_step(net, optimizer, beta=beta, global_batch_size=batch_size,
+                           **options)
+    index = tf.constant(0, tf.int64)
+    return lambda cover, secret: step(cover, secret, index)[0]
+
+
 def training_rate(variant, precision, *, steps, batch_size=8, size=64):
     """Images per second of full training steps (forward, backward, Adam)."""
-    net = models.build(variant, precision=precision, seed=0)
+    net = models.build_ready(variant, precision=precision, seed=0)
     optimizer = keras.optimizers.Adam(1e-3)
     secret = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[1, 2])
     cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
-
-    @tf.function
-    def step(*, cover, secret):
-        losses, grads = train.gradients(net, cover=cover, secret=secret, beta=0.75)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return losses.total
+    step = _step(net, optimizer, beta=0.75, batch_size=batch_size)
 
     for _ in range(2):  # trace and warm up
-        step(cover=cover, secret=secret).numpy()
+        step(cover, secret).numpy()
     start = time.perf_counter()
     for _ in range(steps):
-        step(cover=cover, secret=secret).numpy()
+        step(cover, secret).numpy()
     elapsed = time.perf_counter() - start
     return steps * batch_size / elapsed
 
@@ -141,21 +145,16 @@ def time_to_quality(variant, *, train_photos, heldout, cover_level, secret_level
     the steps, and the curve of held-out measurements (training seconds, steps, cover
     and secret PSNR).
     """
-    net = models.build(variant, precision=precision, seed=seed)
+    net = models.build_ready(variant, precision=precision, seed=seed)
     optimizer = keras.optimizers.Adam(lr)
     secrets, covers = heldout
-
-    @tf.function
-    def step(*, cover, secret):
-        losses, grads = train.gradients(net, cover=cover, secret=secret, beta=beta)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return losses.total
+    step = _step(net, optimizer, beta=beta, batch_size=batch_size)
 
     pairs = data.random_pairs(train_photos, size=size, batch_size=batch_size, seed=seed)
     elapsed, steps, next_eval, reached, curve = 0.0, 0, eval_every, None, []
     for secret, cover in pairs:
         start = time.perf_counter()
-        step(cover=cover, secret=secret).numpy()
+        step(cover, secret).numpy()
         elapsed += time.perf_counter() - start
         steps += 1
         if elapsed < next_eval:
@@ -294,19 +293,14 @@ def conv_throughput(policy, *, calls=6):
 def _shipped_training_step(card, policy, *, batch_size=8, size=64):
     """A compiled training step of the shipped model's design, as its card trained it."""
     config = train.Config.from_dict(card["config"])
-    net = models.build(config.variant, precision=policy, seed=0, **config.variant_options)
+    net = models.build_ready(config.variant, precision=policy, seed=0,
+                             **config.variant_options)
     optimizer = keras.optimizers.Adam(config.lr, global_clipnorm=config.clipnorm)
     secret = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[1, 2])
     cover = tf.random.stateless_uniform([batch_size, size, size, 3], seed=[3, 4])
-
-    @tf.function
-    def step():
-        losses, grads = train.gradients(net, secret=secret, cover=cover, beta=config.beta,
-                                        quantize=config.quantize)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables))
-        return losses.total
-
-    return net, step
+    step = _step(net, optimizer, beta=config.beta, batch_size=batch_size,
+                 quantize=config.quantize)
+    return net, lambda: step(cover, secret)
 
 
 def measure_targets(name, *, repeats=5, train_steps=8, latency_repeats=15):

@@ -10,21 +10,33 @@ appears only at the edges: files, widgets and the command line. A container (the
 with the secret hidden in it) is rounded to 8 bits whenever it leaves the library,
 because a real container is a PNG file.
 
-Modules, lowest first (a module imports only modules above it in this list):
+Modules, in layers, lowest first. A module imports only modules of its own layer or of
+a lower one, at its top or inside a function (``tests/test_layers.py`` reads this list
+and checks every import of the package against it; a subpackage's modules share its
+layer):
 
-- :mod:`stegutils.data`: reading, checking and pairing photos; ``tf.data`` pipelines
-- :mod:`stegutils.models`: the prep, hiding and reveal networks and their variants
-- :mod:`stegutils.train`: the loss, the training loop, checkpoints and resuming
-- :mod:`stegutils.backprop`: hand-written (and "dilated") backward passes for ``seed``
-- :mod:`stegutils.metrics`: mean pixel error, PSNR and SSIM
-- :mod:`stegutils.attacks`: attacks on containers, leaks, steganalysis, mitigations
-- :mod:`stegutils.pretrained`: the shipped models and any run folder that ``train`` wrote
-- :mod:`stegutils.detection`: the shipped steganalysis detector (``stegutils detect``)
-- :mod:`stegutils.plot`: every figure the book shows
-- :mod:`stegutils.widgets`: the playground (ipywidgets)
-- :mod:`stegutils.cli`: ``stegutils hide``, ``reveal``, ``detect``, ``train`` and ``evaluate``
-- :mod:`stegutils.timings`: how long each chapter takes to run (a results file's reading)
-- :mod:`stegutils.reproduction`: the reproduction table (cited works and shipped models)
+1. :mod:`stegutils.files` (files written whole or not at all, hashes),
+   :mod:`stegutils.quiet`, :mod:`stegutils.verdicts`, :mod:`stegutils.metrics` (mean
+   pixel error, PSNR, SSIM), :mod:`stegutils.channel` (the simulated channel),
+   :mod:`stegutils.book` and :mod:`stegutils.book.results` (the book's fast-mode switch
+   and its results files, which need nothing else)
+2. :mod:`stegutils.data`: reading, checking and pairing photos; ``tf.data`` pipelines
+3. :mod:`stegutils.models` with :mod:`stegutils.invertible` (a variant it registers),
+   :mod:`stegutils.tiling`: the networks, and hiding any size in tiles
+4. :mod:`stegutils.runs`: the run folder (``Config``, its files, the validation split);
+   :mod:`stegutils.cards`: a model card's intended use, limitations and training data
+5. :mod:`stegutils.pretrained`: the shipped models and any run folder's weights
+6. :mod:`stegutils.train`: the loss, the training step and loop, checkpoints
+7. :mod:`stegutils.backprop`, :mod:`stegutils.attacks`: hand-written backward passes;
+   attacks on containers, leaks, steganalysis, fine-tuning
+8. :mod:`stegutils.detection`, :mod:`stegutils.plot`, :mod:`stegutils.exercises`: the
+   shipped detector, every figure, the exercises' checkers
+9. :mod:`stegutils.widgets`: the playground (ipywidgets)
+10. :mod:`stegutils.cli`, :mod:`stegutils.__main__`: ``stegutils hide``, ``reveal``,
+    ``detect``, ``train``, ``evaluate``, ``export``, ``models``
+11. the book's machinery, above the library: :mod:`stegutils.book.timings`,
+    :mod:`stegutils.book.reproduction`, and their old names :mod:`stegutils.timings`,
+    :mod:`stegutils.reproduction`, :mod:`stegutils.results`
 
 Submodules are imported on first use (``stegutils.models`` works after
 ``import stegutils``), so that ``import stegutils`` itself stays quick and does not
@@ -36,6 +48,10 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "files",
+    "runs",
+    "cards",
+    "book",
     "data",
     "models",
     "train",

@@ -30,7 +30,6 @@ Introduced in chapter 7 (When hiding fails).
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -182,18 +181,9 @@ def jpeg(images, quality, *, chroma_subsampling=True):
 
     Introduced in chapter 7 (When hiding fails).
     """
-    from PIL import Image
-
     quality = _integer(quality, "quality", 1, 100)
     array, single = _batch(images)
-    out = np.empty_like(array)
-    for index, image in enumerate(_data.to_uint8(array)):
-        buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="JPEG", quality=quality,
-                                    subsampling=2 if chroma_subsampling else 0)
-        buffer.seek(0)
-        with Image.open(buffer) as decoded:
-            out[index] = np.asarray(decoded.convert("RGB"), np.float32) / np.float32(255.0)
+    out = _data.jpeg_round_trip(array, quality, chroma_subsampling=chroma_subsampling)
     return _unbatch(out, single)
 
 
@@ -1027,9 +1017,7 @@ def copy_model(net, *, precision="float32"):
 
     Introduced in chapter 7 (When hiding fails).
     """
-    clone = _models.build(net.variant, precision=precision, **net.options)
-    probe = tf.zeros([1, 2 * clone.multiple, 2 * clone.multiple, 3])
-    clone({"cover": probe, "secret": probe})
+    clone = _models.build_ready(net.variant, precision=precision, **net.options)
     clone.set_weights(net.get_weights())
     return clone
 
@@ -1042,12 +1030,13 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
     hides a batch of random crops (:func:`stegutils.data.random_pairs`), adds Gaussian
     noise of std ``noise``, rounds to 8 bits (:func:`stegutils.train.distort_container`)
     and reveals; the loss is :func:`stegutils.train.compute_losses`'s, minimised with
-    Adam in a ``tf.function`` step. With ``jpeg_quality``, the container is also passed through a real JPEG
-    encoding with a straight-through gradient (the forward pass is the true JPEG, the
-    backward pass the identity) and revealed, and the secret term is the mean of the
-    two reveals' errors, so that the model learns to survive JPEG without forgetting
-    how to reveal from a PNG. With ``noise=0`` and no JPEG it is plain continued
-    training: the control to compare with.
+    Adam in training's own step (:func:`stegutils.train.make_step`). With
+    ``jpeg_quality``, the container is also passed through a real JPEG encoding with a
+    straight-through gradient (the forward pass is the true JPEG, the backward pass the
+    identity) and revealed, and the secret term is the mean of the two reveals' errors,
+    so that the model learns to survive JPEG without forgetting how to reveal from a
+    PNG. With ``noise=0`` and no JPEG it is plain continued training: the control to
+    compare with.
 
     Parameters
     ----------
@@ -1100,40 +1089,32 @@ def finetune(net, photos, *, steps, noise=0.0, jpeg_quality=None, beta=0.75, lr=
     optimizer = keras.optimizers.Adam(learning_rate=lr)
     optimizer.build(student.trainable_variables)
 
-    def loss_fn(*, cover, secret, noise_seed):
-        if jpeg_quality is None:
-            return _train.compute_losses(student, cover=cover, secret=secret, beta=beta,
-                                         noise=noise, quantize=True, seed=noise_seed)
+    def jpeg_loss(net, *, cover, secret, beta, noise, quantize, seed, **_):
         # compute_losses has no JPEG: the same loss, with the secret term averaged over
         # the container as saved (PNG) and the container after JPEG, so that the model
         # learns to survive JPEG without forgetting how to reveal from a PNG.
-        container = student.hide_raw(cover=cover, secret=secret, training=True)
-        distorted = _train.distort_container(container, noise=noise, quantize=True,
-                                             seed=noise_seed)
+        container = net.hide_raw(cover=cover, secret=secret, training=True)
+        distorted = _train.distort_container(container, noise=noise, quantize=quantize,
+                                             seed=seed)
         compressed = _jpeg_straight_through(distorted, jpeg_quality)
-        revealed = tf.cast(student.revealing(tf.concat([distorted, compressed], 0),
-                                             training=True), tf.float32)
+        revealed = tf.cast(net.revealing(tf.concat([distorted, compressed], 0),
+                                         training=True), tf.float32)
         cover_loss = tf.reduce_mean(tf.math.squared_difference(cover, container))
         secret_loss = tf.reduce_mean(
             tf.math.squared_difference(tf.concat([secret, secret], 0), revealed))
         return _train.Losses(cover_loss + beta * secret_loss, cover_loss, secret_loss)
 
-    @tf.function
-    def finetune_step(*, cover, secret, index):
-        with tf.GradientTape() as tape:
-            losses = loss_fn(cover=cover, secret=secret,
-                             noise_seed=tf.stack([tf.constant(seed, tf.int64), index]))
-        grads = tape.gradient(losses.total, student.trainable_variables)
-        optimizer.apply_gradients(zip(grads, student.trainable_variables))
-        return losses.total, losses.cover, losses.secret
+    finetune_step = _train.make_step(student, optimizer, beta=beta, noise=noise,
+                                     quantize=True, seed=seed,
+                                     loss=None if jpeg_quality is None else jpeg_loss)
 
     batches = _data.random_pairs(photos, size=size, batch_size=batch_size, seed=seed)
     history = []
     for index, (secret, cover) in enumerate(tqdm(batches.take(steps), total=steps,
                                                  disable=not progress, unit="step",
                                                  desc="fine-tune")):
-        total, cover_loss, secret_loss = finetune_step(cover=cover, secret=secret,
-                                                       index=tf.constant(index, tf.int64))
+        total, cover_loss, secret_loss = finetune_step(cover, secret,
+                                                       tf.constant(index, tf.int64))
         history.append({"step": index + 1, "loss": float(total),
                         "cover_loss": float(cover_loss), "secret_loss": float(secret_loss)})
     if _models.resolve_precision(precision) != "float32":

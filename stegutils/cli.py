@@ -142,10 +142,7 @@ def _read_pair(cover_path, secret_path, *, say):
     if secret.shape != cover.shape:
         say(f"notice: the secret is {secret.shape[1]}x{secret.shape[0]} and the cover "
             f"{cover.shape[1]}x{cover.shape[0]}; resizing the secret to the cover's size")
-        enlarging = secret.shape[0] * secret.shape[1] < cover.shape[0] * cover.shape[1]
-        # Area averaging is right for shrinking; enlarging needs interpolation.
-        secret = data.resize(secret, cover.shape[:2],
-                             method="bicubic" if enlarging else "area")
+        secret = data.fit_secret(secret, cover.shape[:2])
         if _tiled(cover):
             secret = data.to_uint8(secret)
     return cover, secret
@@ -417,8 +414,8 @@ def _cmd_reveal(args):
         container = args.containers[0]
         out = pathlib.Path(args.out)
         _check_output(out, [container], kind="revealed secret", png_only=False)
-        if out.suffix.lower() not in data_suffixes():
-            raise CLIError(f"--out must end in one of {sorted(data_suffixes())}, "
+        if out.suffix.lower() not in data.IMAGE_EXTENSIONS:
+            raise CLIError(f"--out must end in one of {sorted(data.IMAGE_EXTENSIONS)}, "
                            f"got {out.name!r}")
 
         def say(message):
@@ -498,14 +495,10 @@ def _cmd_detect(args):
     return 0
 
 
-def data_suffixes():
-    return {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def _config_from_args(args):
-    from stegutils import train
+    from stegutils import runs
 
-    return train.Config(**_given_config_values(args))
+    return runs.Config(**_given_config_values(args))
 
 
 def _resume_config(args, run_dir):
@@ -516,9 +509,9 @@ def _resume_config(args, run_dir):
     unless ``--allow-changes`` is given. Returns ``(config, changed)``, ``changed``
     mapping each changed field to ``[old, new]``.
     """
-    from stegutils import train
+    from stegutils import runs, train
 
-    config = train.load_config(run_dir)
+    config = runs.load_config(run_dir)
     given = _given_config_values(args)
     free = set(train.Trainer.FREE_FIELDS)
     changed = {}
@@ -537,7 +530,7 @@ def _resume_config(args, run_dir):
                        f"{listing}; drop them, or add --allow-changes to go on with the new "
                        "values (recorded in commands.jsonl)")
     values = {**config.to_dict(), **given}
-    return train.Config.from_dict(values), changed
+    return runs.Config.from_dict(values), changed
 
 
 def _show(value):
@@ -546,10 +539,10 @@ def _show(value):
 
 def _given_config_values(args):
     """The Config fields this command line gives, by name (those left out are absent)."""
-    from stegutils import train
+    from stegutils import runs
 
     values = {}
-    for field in dataclasses.fields(train.Config):
+    for field in dataclasses.fields(runs.Config):
         value = getattr(args, field.name, None)
         if value is not None:
             values[field.name] = value
@@ -572,10 +565,11 @@ def _given_config_values(args):
 
 
 def _cmd_train(args):
-    from stegutils import train
+    from stegutils import runs, train
 
     run_dir = pathlib.Path(args.run_dir)
-    exists = (run_dir / "config.json").exists()
+    folder = runs.RunDir(run_dir)
+    exists = folder.is_run()
     if exists and not args.resume:
         raise CLIError(f"{run_dir} already holds a run; pass --resume to continue it, or "
                        "choose a new --run-dir")
@@ -593,8 +587,8 @@ def _cmd_train(args):
 
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     # One process at a time in a run folder, from reading its config to the last write.
-    with train.run_folder_lock(run_dir):
-        if not args.resume and (run_dir / "config.json").exists():
+    with folder.lock():
+        if not args.resume and folder.is_run():
             raise CLIError(f"{run_dir} already holds a run (another process just started it); "
                            "pass --resume to continue it, or choose a new --run-dir")
         changed = {}
@@ -605,10 +599,8 @@ def _cmd_train(args):
         trainer = train.Trainer(config, run_dir, strategy=strategy,
                                 allow_changes=bool(changed))
         # Remember how the run was made, for its model card (stegutils export).
-        entry = {"argv": ["stegutils", *args.argv], "step": trainer.resumed_from or 0}
-        if changed:
-            entry["changed"] = changed
-        train._append_line_atomic(run_dir / "commands.jsonl", json.dumps(entry))
+        folder.record_command(["stegutils", *args.argv], step=trainer.resumed_from or 0,
+                              changed=changed)
         if trainer.resumed_from is not None:
             _print(f"resuming {run_dir} from step {trainer.resumed_from}", quiet=args.quiet)
         if changed:
@@ -691,14 +683,34 @@ def _positive_int(text):
     return value
 
 
-def _nonneg_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
+def _config_value(name, convert=float):
+    """The argparse type of the Config field ``name``: ``convert``, then Config's check.
+
+    So the command line accepts exactly what :class:`stegutils.runs.Config` accepts,
+    and says why not in Config's words (``--lr 0``: "lr must be a positive number").
+    """
+    def parse(text):
+        from stegutils import runs
+
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = "an integer" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return runs.Config.check(name, value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _default(name):
+    """A Config field's default, as the help shows it (``--help`` reads it from Config)."""
+    from stegutils import runs
+
+    value = runs.Config.default(name)
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else value
 
 
 _PRECISIONS = ["auto", "float32", "bfloat16"]
@@ -710,7 +722,7 @@ def _precision_help():
     Building the parser must not import TensorFlow (``--help`` stays instant), so the
     figures of every model measured are given rather than the default's alone.
     """
-    from stegutils import results
+    from stegutils.book import results
 
     text = ("compute precision: float32 (the default; what the model cards measure), "
             "bfloat16 (16-bit convolutions: faster on a CPU with native bfloat16) or auto "
@@ -739,6 +751,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``stegutils`` command."""
+    # Config and its defaults, without TensorFlow: --help stays instant.
+    from stegutils import runs
+
     parser = _Parser(prog="stegutils",
                      description="Hide an image inside another with deep steganography.")
     parser.add_argument("--debug", action="store_true",
@@ -815,36 +830,47 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--allow-changes", action="store_true",
                        help="with --resume: go on with the settings given here where they "
                        "differ from the run's (recorded in commands.jsonl)")
-    train.add_argument("--variant", default=None, help="model variant (default fast)")
+    train.add_argument("--variant", default=None,
+                       help=f"model variant (default {_default('variant')})")
     train.add_argument("--variant-options", default=None,
                        help="JSON object of variant options, e.g. '{\"width\": 32}'")
-    train.add_argument("--size", type=_positive_int, default=None, help="crop size (64)")
-    train.add_argument("--beta", type=_nonneg_float, default=None, help="secret weight (0.75)")
-    train.add_argument("--noise", type=_nonneg_float, default=None, help="container noise std (0)")
-    train.add_argument("--lr", type=_nonneg_float, default=None, help="learning rate (1e-3)")
-    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None)
-    train.add_argument("--batch-size", type=_positive_int, default=None, help="batch size (8)")
-    train.add_argument("--steps", type=_positive_int, default=None, help="total steps (1000)")
-    train.add_argument("--seed", type=int, default=None, help="random seed (0)")
+    train.add_argument("--size", type=_positive_int, default=None,
+                       help=f"crop size ({_default('size')})")
+    train.add_argument("--beta", type=_config_value("beta"), default=None,
+                       help=f"secret weight ({_default('beta')})")
+    train.add_argument("--noise", type=_config_value("noise"), default=None,
+                       help=f"container noise std ({_default('noise')})")
+    train.add_argument("--lr", type=_config_value("lr"), default=None,
+                       help=f"learning rate ({_default('lr')})")
+    train.add_argument("--lr-schedule", choices=list(runs.CHOICES["lr_schedule"]),
+                       default=None, help=f"({_default('lr_schedule')})")
+    train.add_argument("--batch-size", type=_positive_int, default=None,
+                       help=f"batch size ({_default('batch_size')})")
+    train.add_argument("--steps", type=_positive_int, default=None,
+                       help=f"total steps ({_default('steps')})")
+    train.add_argument("--seed", type=int, default=None,
+                       help=f"random seed ({_default('seed')})")
     train.add_argument("--precision", choices=["auto", "float32", "bfloat16", "float16"],
-                       default=None, help="compute precision (auto)")
+                       default=None, help=f"compute precision ({_default('precision')})")
     train.add_argument("--data", default=None,
-                       help="'builtin', 'bsds500' or a folder of photos (builtin)")
-    train.add_argument("--pairs", choices=["random-crop", "seed-recipe"], default=None,
-                       help="random crops, or the blog post's 100 photos resized whole")
-    train.add_argument("--val-photos", type=int, default=None,
-                       help="training photos kept aside for choosing the best weights (10)")
+                       help=f"'builtin', 'bsds500' or a folder of photos ({_default('data')})")
+    train.add_argument("--pairs", choices=list(runs.CHOICES["pairs"]), default=None,
+                       help="random crops, or the blog post's 100 photos resized whole "
+                       f"({_default('pairs')})")
+    train.add_argument("--val-photos", type=_config_value("val_photos", int), default=None,
+                       help="training photos kept aside for choosing the best weights, at "
+                       f"most a fifth of them ({_default('val_photos')})")
     train.add_argument("--init-from", default=None,
                        help="start from a shipped model's or a run folder's weights")
-    train.add_argument("--clipnorm", type=float, default=None,
+    train.add_argument("--clipnorm", type=_config_value("clipnorm"), default=None,
                        help="clip gradients to this global norm (default: no clipping)")
     train.add_argument("--channel", default=None,
                        help="train through the simulated channel (JPEG, resizing, noise, "
                        "crops): a JSON object of stegutils.channel.ChannelSpec fields, "
                        "'{}' for the defaults")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=None)
-    train.add_argument("--log-every", type=_positive_int, default=None)
-    train.add_argument("--eval-every", type=_positive_int, default=None)
+    for option in ("checkpoint_every", "log_every", "eval_every"):
+        train.add_argument(f"--{option.replace('_', '-')}", type=_positive_int, default=None,
+                           help=f"({_default(option)})")
     train.add_argument("--distribute", choices=["none", "mirrored", "multi-worker"],
                        default="none", help="tf.distribute strategy (multi-worker reads TF_CONFIG)")
     train.set_defaults(func=_cmd_train)
@@ -917,8 +943,8 @@ def _expected(error):
     """Whether ``error`` is one to report as one line (not a bug to show in full)."""
     if isinstance(error, (CLIError, ValueError, TypeError, OSError)):
         return True
-    train = sys.modules.get("stegutils.train")
-    return train is not None and isinstance(error, train.TrainingError)
+    runs = sys.modules.get("stegutils.runs")
+    return runs is not None and isinstance(error, runs.TrainingError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,6 +51,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from stegutils import files as _files
+
 __all__ = [
     "MAX_PIXELS",
     "IMAGE_EXTENSIONS",
@@ -60,6 +62,7 @@ __all__ = [
     "BSDS500_SPLITS",
     "load_image",
     "save_image",
+    "jpeg_round_trip",
     "to_uint8",
     "to_float",
     "resize",
@@ -68,6 +71,7 @@ __all__ = [
     "crop_to_multiple",
     "pad_to_multiple",
     "fit_within",
+    "fit_secret",
     "builtin_photos",
     "bsds500_paths",
     "folder_paths",
@@ -381,60 +385,6 @@ def to_float(image, *, what="image"):
     return array
 
 
-# Temporary files name their writer: ``.NAME.PID.RANDOM.tmp`` beside ``NAME``. A writer
-# that is killed (SIGKILL, power cut) cannot remove its own; the next writer in that
-# folder removes those whose process is gone, and never one that is still being written.
-_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(\.weights\.h5)?$")
-
-
-def temporary_file(path, *, suffix=".tmp"):
-    """Create the temporary file that will replace ``path``: ``(descriptor, name)``.
-
-    It lies in the same folder (so that ``os.replace`` is atomic) and its name carries
-    this process's id, so that :func:`remove_orphaned_temporaries` can tell an orphan
-    from a file another process is writing right now. ``suffix`` is ``".tmp"`` or
-    ``".tmp.weights.h5"`` (Keras reads weights only from files named so).
-    """
-    path = pathlib.Path(path)
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
-                            suffix=suffix)
-
-
-def _process_running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, but belongs to someone else
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def remove_orphaned_temporaries(folder) -> list[pathlib.Path]:
-    """Remove the temporary files in ``folder`` left by writers that were killed.
-
-    Only files named as :func:`temporary_file` names them, of processes that no longer
-    run, are removed. Returns the paths removed.
-    """
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMPORARY.match(entry.name)
-        if not match or int(match["pid"]) == os.getpid() or _process_running(int(match["pid"])):
-            continue
-        with contextlib.suppress(OSError):
-            os.unlink(entry.path)
-            removed.append(pathlib.Path(entry.path))
-    return removed
-
-
 def save_image(path, image, *, format=None, compress_level=None):
     """Write one image to a file, atomically.
 
@@ -500,24 +450,49 @@ def save_image(path, image, *, format=None, compress_level=None):
         raise ValueError(
             f"cannot save {str(file)!r}: expected an existing folder, {str(folder)!r} is not one"
         )
-    remove_orphaned_temporaries(folder)
-    descriptor, temporary = temporary_file(file)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            if options and format.upper() != "PNG":
-                options = {}  # a PNG setting: other formats have their own
-            Image.fromarray(pixels).save(stream, format=format, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private (0600); give it the mode a new file would have.
-        mode = file.stat().st_mode & 0o777 if file.exists() else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    _files.remove_orphaned_temporaries(folder)
+    if options and format.upper() != "PNG":
+        options = {}  # a PNG setting: other formats have their own
+    _files.write_bytes_atomic(
+        file, lambda stream: Image.fromarray(pixels).save(stream, format=format, **options))
     return file
+
+
+def jpeg_round_trip(images, quality: int, *, chroma_subsampling: bool = True):
+    """Encode images as JPEG files at ``quality`` and decode them (Pillow, in memory).
+
+    The one real JPEG of the library: what a photo-sharing site does to an upload
+    (libjpeg's standard tables; 4:2:0 chroma subsampling unless
+    ``chroma_subsampling=False``). :func:`stegutils.attacks.jpeg` checks its arguments
+    and calls it; training validates a channel-trained run with it.
+
+    Parameters
+    ----------
+    images : array_like
+        ``(height, width, 3)`` or a batch, float in ``[0, 1]`` (rounded to 8 bits, as a
+        file would be) or ``uint8``.
+    quality : int
+        1 to 100 (checked by Pillow).
+    chroma_subsampling : bool, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        The decoded images, ``float32`` in ``[0, 1]``, the shape of ``images``.
+
+    Introduced in chapter 7 (When hiding fails).
+    """
+    pixels = to_uint8(images)
+    batch = pixels if pixels.ndim == 4 else pixels[np.newaxis]
+    out = np.empty(batch.shape, np.float32)
+    for index, image in enumerate(batch):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality),
+                                    subsampling=2 if chroma_subsampling else 0)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            out[index] = np.asarray(decoded.convert("RGB"), np.float32) / np.float32(255.0)
+    return out if pixels.ndim == 4 else out[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -774,6 +749,34 @@ def fit_within(image, max_side):
     return resize(array, new_size, method="area")
 
 
+def fit_secret(secret, size):
+    """The secret at its cover's size: the one rule for a secret of another size.
+
+    A container holds a secret of its own size, so the secret is resized to ``size``
+    exactly, ignoring its aspect ratio: area averaging when it shrinks (the number of
+    pixels goes down), bicubic interpolation when it grows. ``stegutils hide`` and the
+    playground both use it.
+
+    Parameters
+    ----------
+    secret : array_like
+        One image, ``(height, width, 3)``, float in ``[0, 1]`` or ``uint8``.
+    size : (int, int)
+        The cover's ``(height, width)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32``, ``size + (3,)``.
+
+    Introduced in chapter 8 (Playground).
+    """
+    height, width = _size_pair(size)
+    array = np.asarray(secret)
+    enlarging = array.shape[0] * array.shape[1] < height * width
+    return resize(array, (height, width), method="bicubic" if enlarging else "area")
+
+
 # --------------------------------------------------------------------------------------
 # Sources: the built-in photos
 # --------------------------------------------------------------------------------------
@@ -908,7 +911,7 @@ def _load_builtin():
     return tuple(loaded)
 
 
-def builtin_photos(*, split="all"):
+def builtin_photos(*, split="all", named=False):
     """The colour photos that the dependencies ship, read offline.
 
     Introduced in chapter 2 (Preparing the data).
@@ -922,12 +925,16 @@ def builtin_photos(*, split="all"):
     split : {"all", "train", "test"}, optional
         All of them, or one side of the fixed partition in :data:`BUILTIN_PHOTOS`
         (``"test"``: chelsea, flower and grace_hopper, held out from training).
+    named : bool, optional
+        Return a dict from each photo's name in :data:`BUILTIN_PHOTOS` to the photo
+        (in the same order) instead of a list.
 
     Returns
     -------
     list of numpy.ndarray
         Read-only ``float32`` images ``(height, width, 3)`` in ``[0, 1]``, in the order
-        of :data:`BUILTIN_PHOTOS` (copy one before changing it in place).
+        of :data:`BUILTIN_PHOTOS` (copy one before changing it in place); a dict with
+        ``named=True``.
 
     Raises
     ------
@@ -941,7 +948,9 @@ def builtin_photos(*, split="all"):
             f"split for the built-in photos must be 'all', 'train' or 'test', got {split!r}"
         )
     splits = {entry["name"]: entry["split"] for entry in BUILTIN_PHOTOS}
-    return [array for name, array in _load_builtin() if split in ("all", splits[name])]
+    chosen = [(name, array) for name, array in _load_builtin()
+              if split in ("all", splits[name])]
+    return dict(chosen) if named else [array for _, array in chosen]
 
 
 # --------------------------------------------------------------------------------------
@@ -989,14 +998,6 @@ def _split_folder(root, split):
     return None
 
 
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _checked_split(folder, split, manifest, verify):
     """List a split's JPEG files, checked against the manifest (names; hashes if verify)."""
     paths = sorted(folder.glob("*.jpg"), key=lambda p: p.name)
@@ -1018,7 +1019,7 @@ def _checked_split(folder, split, manifest, verify):
         )
     if verify:
         for path in paths:
-            got = _sha256_file(path)
+            got = _files.sha256(path)
             if got != expected[path.name]:
                 raise ValueError(
                     f"BSDS500 file {str(path)!r} is not the benchmark's: expected SHA-256 "

@@ -115,8 +115,7 @@ def load(path=None):
         For a bad card, a missing weights file, a hash that does not match, or weights
         that do not fit the architecture.
     """
-    from stegutils import attacks
-    from stegutils import data as _data
+    from stegutils import attacks, files
 
     path = pathlib.Path(CARD_PATH if path is None else path)
     info = card(path)
@@ -124,7 +123,7 @@ def load(path=None):
     if not weights.is_file():
         raise ValueError(f"the weights file {weights.name} of the detector card "
                          f"{path.name} is missing")
-    actual = _data._sha256_file(weights)
+    actual = files.sha256(weights)
     if actual != info["sha256"]:
         raise ValueError(
             f"the detector's weights file {weights.name} does not match its card "
@@ -214,24 +213,19 @@ def save(model, info: dict, out_dir=None, *, name: str = NAME) -> pathlib.Path:
     (threshold, architecture, figures, command); ``kind``, ``weights``, ``sha256`` and
     ``size_bytes`` are filled in. Returns the card's path.
     """
-    from stegutils import data as _data
-    from stegutils import pretrained
+    from stegutils import files, pretrained
 
     out_dir = pathlib.Path(out_dir or CARD_PATH.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _data.remove_orphaned_temporaries(out_dir)
+    files.remove_orphaned_temporaries(out_dir)
     target = out_dir / f"{name}.weights.h5"
     card_path = out_dir / f"{name}.json"
 
-    def save_weights(fd, path):
-        os.close(fd)
-        model.save_weights(path)
-
     def make_card(tmp_weights):
         full = {**info, "kind": KIND, "name": name, "weights": target.name,
-                "sha256": pretrained.sha256(tmp_weights),
+                "sha256": files.sha256(tmp_weights),
                 "size_bytes": os.path.getsize(tmp_weights)}
         _check_card(full, card_path.name)
         return full
 
-    return pretrained.write_weights_and_card(target, card_path, save_weights, make_card)
+    return pretrained.write_weights_and_card(target, card_path, model.save_weights, make_card)

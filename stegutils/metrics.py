@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["mean_pixel_error", "psnr", "ssim", "image_report", "evaluate", "summarize"]
+__all__ = ["mean_pixel_error", "psnr", "psnr_from_mse", "ssim", "image_report", "evaluate",
+           "summarize"]
 
 
 def _pair(image_true, image_test):
@@ -78,8 +79,20 @@ def psnr(image_true, image_test, *, data_range=1.0):
     """
     a, b = _pair(image_true, image_test)
     mse = tf.reduce_mean(tf.math.squared_difference(a, b), axis=[1, 2, 3]).numpy()
+    return psnr_from_mse(mse, data_range=data_range)
+
+
+def psnr_from_mse(mse, *, data_range=1.0):
+    """Decibels from a mean squared error: ``10 * log10(data_range**2 / mse)``.
+
+    The one PSNR formula of the library (:func:`psnr` and the training log use it). A
+    zero error gives ``inf``. ``mse`` is a number (returns a float) or an array.
+
+    Introduced in chapter 5 (Training).
+    """
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(float(data_range) ** 2 / mse)
+        value = 10.0 * np.log10(float(data_range) ** 2 / np.asarray(mse))
+    return float(value) if np.ndim(value) == 0 else value
 
 
 def ssim(image_true, image_test, *, data_range=1.0):

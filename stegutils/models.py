@@ -44,6 +44,7 @@ __all__ = [
     "VARIANTS",
     "register_variant",
     "build",
+    "build_ready",
     "variant_names",
     "quantize_8bit",
     "count_params",
@@ -552,6 +553,24 @@ def build(variant: str = "fast", *, precision: str = "float32", seed: int | None
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     return spec.builder(dtype=resolve_precision(precision), **merged)
+
+
+def build_ready(variant: str = "fast", *, precision: str = "float32", seed: int | None = None,
+                **options) -> StegoNet:
+    """:func:`build`, then one call on a tiny pair so that Keras builds the whole model.
+
+    A :class:`StegoNet` is a subclassed Keras model, which Keras counts as built only
+    after its first call: before it, loading weights or a checkpoint into it, or
+    building an optimizer against its variables, cannot rely on them being there. This
+    is the net every tool starts from (training, loading shipped weights, copies for
+    fine-tuning).
+
+    Introduced in chapter 5 (Training).
+    """
+    net = build(variant, precision=precision, seed=seed, **options)
+    probe = tf.zeros([1, 2 * net.multiple, 2 * net.multiple, 3])
+    net({"cover": probe, "secret": probe})
+    return net
 
 
 # ------------------------------------------------------------------------------ builders

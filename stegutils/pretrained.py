@@ -4,9 +4,10 @@ A shipped model is two files in ``stegutils/weights/``: ``NAME.weights.h5`` (the
 in Keras' HDF5 weights format: arrays only, no pickled code) and ``NAME.json``, its
 *model card*: the variant and full training config, the data and split it was trained
 on, its steps and wall time, its held-out metrics, the exact commands that trained and
-evaluated it, and the SHA-256 of the weights file. :func:`load` checks the card's fields
-and that hash before it reads a byte of weights, and rebuilds the architecture from the
-variant registry (never from code stored in a file). A run folder records the hashes of
+evaluated it, the SHA-256 of the weights file, and what it is for and how it fails,
+with its training data's licence and citation (:mod:`stegutils.cards`). :func:`load`
+checks the card's fields and that hash before it reads a byte of weights, and rebuilds
+the architecture from the variant registry (never from code stored in a file). A run folder records the hashes of
 the weights it writes (``hashes.json``), and loading one checks them too.
 
 :func:`export` writes the weights and the card to temporary files and puts them in
@@ -18,18 +19,16 @@ Introduced in chapter 5 (Training).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
 import re
 import shutil
 
-import tensorflow as tf
-
-from stegutils import data as _data
+from stegutils import cards as _cards
+from stegutils import files as _files
 from stegutils import models as _models
-from stegutils import train as _train
+from stegutils import runs as _runs
 
 __all__ = ["DEFAULT_MODEL", "WEIGHTS_DIR", "list", "load", "card", "export", "sha256",
            "write_weights_and_card"]
@@ -46,9 +45,8 @@ WEIGHTS_DIR = pathlib.Path(__file__).with_name("weights")
 _list = list  # the public ``list`` below shadows the builtin inside this module
 
 
-def sha256(path) -> str:
-    """The SHA-256 of a file, as hex."""
-    return _data._sha256_file(path)
+#: The SHA-256 of a file, as hex (:func:`stegutils.files.sha256`).
+sha256 = _files.sha256
 
 
 def list() -> _list[str]:  # noqa: A001 - the name the book uses: pretrained.list()
@@ -128,7 +126,7 @@ def _check_card(info, where):
         raise ValueError(f"the model card {where} has config {info['config']!r:.60}: expected "
                          f"{expected['config']}")
     try:
-        _train.Config.from_dict(info["config"])
+        _runs.Config.from_dict(info["config"])
     except (ValueError, TypeError) as error:
         raise ValueError(f"the model card {where} has a config that is not valid: "
                          f"{error}") from None
@@ -187,49 +185,28 @@ def load(name_or_dir: str | os.PathLike | None = None, *, precision: str = "floa
                 f"(SHA-256 {actual[:12]}..., expected {info['sha256'][:12]}...): it is "
                 "corrupt or was changed; reinstall the package"
             )
-        config = _train.Config.from_dict(info["config"])
+        config = _runs.Config.from_dict(info["config"])
         return _build_and_load(config, weights, precision), info
     raise ValueError(_unknown_model_message(str(name_or_dir)))
 
 
-def _run_weights(run_dir):
-    """The weights a run folder stands for: its best, else its final ones."""
-    for candidate in ("best.weights.h5", "final.weights.h5"):
-        weights = run_dir / candidate
-        if weights.is_file():
-            return weights
-    raise ValueError(
-        f"{run_dir} holds no weights yet (best.weights.h5 or final.weights.h5); "
-        "train it first"
-    )
-
-
 def _load_run(run_dir, precision):
-    config = _train.load_config(run_dir)
-    weights = _run_weights(run_dir)
-    _train.check_weights(run_dir, weights)
-    best = run_dir / "best.json"
+    folder = _runs.RunDir(run_dir)
+    config = folder.config()
+    weights = folder.weights()
+    folder.check_weights(weights)
     info = {
         "name": run_dir.name,
         "variant": config.variant,
         "config": config.to_dict(),
         "weights": str(weights),
-        "validation": _read_json(best) if best.exists() else None,
+        "validation": folder.best(),
     }
     return _build_and_load(config, weights, precision), info
 
 
-def _read_json(path):
-    try:
-        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-
-
 def _build_and_load(config, weights, precision):
-    net = _models.build(config.variant, precision=precision, **config.variant_options)
-    probe = tf.zeros([1, 2 * net.multiple, 2 * net.multiple, 3])
-    net({"cover": probe, "secret": probe})
+    net = _models.build_ready(config.variant, precision=precision, **config.variant_options)
     try:
         net.load_weights(weights)
     except Exception as error:  # h5py and Keras raise many types for a bad file
@@ -270,23 +247,21 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         raise ValueError(f"the name {name!r} is taken by the steganalysis detector's card; "
                          "expected another name for a hiding model")
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = _train.load_config(run_dir)
+    folder = _runs.RunDir(run_dir)
+    config = folder.config()
     source = run_dir / weights
     if not source.is_file():
         raise ValueError(f"{source} does not exist")
-    _train.check_weights(run_dir, source)
-    _data.remove_orphaned_temporaries(out_dir)
+    folder.check_weights(source)
+    _files.remove_orphaned_temporaries(out_dir)
     # Read the record of the model this run started from now: exporting under the same
     # name replaces its card.
     parent = _parent_record(config.init_from)
     target = out_dir / f"{name}.weights.h5"
     card_path = out_dir / f"{name}.json"
 
-    def copy_weights(fd, path):
-        with os.fdopen(fd, "wb") as handle, open(source, "rb") as original:
-            shutil.copyfileobj(original, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+    def copy_weights(path):
+        shutil.copyfile(source, path)
 
     def make_card(tmp_weights):
         net = _build_and_load(config, tmp_weights, "float32")
@@ -303,6 +278,7 @@ def export(run_dir, name: str, *, weights: str = "best.weights.h5", out_dir=None
         }
         info["training"] = _chain(parent, _training_record(run_dir, config, weights), config)
         info.update(extra or {})
+        info.update(_cards.describe(info))
         _check_card(info, card_path.name)
         return info
 
@@ -315,32 +291,17 @@ def write_weights_and_card(target, card_path, write_weights, make_card):
     Both files are made in full beside their places first; only then do they replace
     the files of that name, one rename each, the weights first (a crash between the
     two leaves a card whose hash check fails: never a silent mismatch). Temporary files
-    are removed whatever happens.
+    are removed whatever happens (:func:`stegutils.files.replacing_together`).
 
-    ``write_weights(fd, path)`` fills the temporary weights file (an open descriptor
-    and its path, for writers that want either); ``make_card(path)`` returns the card
-    (a dict, already checked) for the weights written there. Returns ``card_path``.
+    ``write_weights(path)`` fills the temporary weights file at ``path``;
+    ``make_card(path)`` returns the card (a dict, already checked) for the weights
+    written there. Returns ``card_path``.
     """
-    temporaries = []
-    try:
-        fd, tmp_weights = _data.temporary_file(target, suffix=".tmp.weights.h5")
-        temporaries.append(tmp_weights)
-        write_weights(fd, tmp_weights)
-        os.chmod(tmp_weights, 0o644)
-        info = make_card(tmp_weights)
-        fd, tmp_card = _data.temporary_file(card_path)
-        temporaries.append(tmp_card)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_card, 0o644)
-        os.replace(tmp_weights, target)
-        os.replace(tmp_card, card_path)
-    finally:
-        for path in temporaries:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+    with _files.replacing_together([target, card_path],
+                                   suffixes=[".tmp.weights.h5", ".tmp"]) as (weights, card):
+        write_weights(weights)
+        info = make_card(weights)
+        card.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return card_path
 
 
@@ -355,9 +316,10 @@ def _parent_record(init_from):
         return None
     path = pathlib.Path(init_from)
     if path.is_dir():
-        parent_config = _train.load_config(path)
+        parent_config = _runs.load_config(path)
         record = _chain(_parent_record(parent_config.init_from),
-                        _training_record(path, parent_config, _run_weights(path).name),
+                        _training_record(path, parent_config,
+                                         _runs.RunDir(path).weights().name),
                         parent_config)
         return {"from": f"runs/{path.name}", "sha256": None, "training": record,
                 "config": parent_config.to_dict()}
@@ -438,11 +400,12 @@ def _portable_argv(argv):
 
 def _training_record(run_dir, config, weights):
     """What the run folder says about how these weights were made."""
-    history = _train.Trainer.read_history(run_dir)
+    folder = _runs.RunDir(run_dir)
+    history = folder.history()
+    split = folder.split()
     step = None
-    if weights == "best.weights.h5" and (run_dir / "best.json").exists():
-        best = _read_json(run_dir / "best.json")
-        step = best["step"]
+    if weights == "best.weights.h5" and folder.best_path.exists():
+        step = folder.best()["step"]
     elif history:
         step = history[-1]["step"]
     # Training time from the logged throughput: each record covers the steps since the
@@ -454,31 +417,15 @@ def _training_record(run_dir, config, weights):
         steps_done = max(record["step"] - previous, 0)
         seconds += steps_done * config.batch_size / max(record["images_per_second"], 1e-9)
         previous = record["step"]
-    commands = []
-    commands_path = run_dir / "commands.jsonl"
-    if commands_path.exists():
-        lines = commands_path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                argv = json.loads(line)["argv"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                cut = " (cut off?)" if number == len(lines) else ""
-                raise ValueError(
-                    f"{commands_path} line {number}{cut} is not a JSON object with an "
-                    "\"argv\" list of the command's words; fix or remove that line"
-                ) from None
-            commands.append(" ".join(_portable_argv(argv)))
-    return {
+    record = {
         "data": config.data,
         "split": "train",
-        "validation": (f"the last {config.val_photos} training photos (sorted by name), "
-                       "held out from training, chose the best checkpoint"
-                       if config.val_photos else None),
+        "validation": folder.validation_sentence(config),
         "step": step,
         "images_seen": None if step is None else step * config.batch_size,
         "train_seconds": round(seconds, 1),
-        "commands": commands,
+        "commands": [" ".join(_portable_argv(argv)) for argv in folder.commands()],
     }
-
+    if split is not None:
+        record["validation_photos"] = split.held_out
+    return record

@@ -16,16 +16,11 @@ through: optional Gaussian noise, then rounding to 8 bits (with a straight-throu
 gradient, :func:`stegutils.models.quantize_8bit`), so that a container saved as a PNG
 still reveals.
 
-A run lives in a folder::
-
-    run_dir/config.json          the Config that made it (written first)
-    run_dir/history.jsonl        one line of losses and PSNRs per logged step
-    run_dir/checkpoints/         the last few full checkpoints (weights, Adam, step)
-    run_dir/best.weights.h5      the weights with the best validation loss so far
-    run_dir/best.json            that validation result and its step
-    run_dir/final.weights.h5     the weights at the end of the last run
-    run_dir/hashes.json          the SHA-256 of each weights file above, checked on load
-    run_dir/lock                 the id of the process training in it (one at a time)
+A run lives in a folder that :mod:`stegutils.runs` owns (its files, the
+:class:`~stegutils.runs.Config` that made it, the validation split, the lock); this
+module trains in it. :func:`make_step` is the one compiled training step: the
+:class:`Trainer`, the fine-tunes of :mod:`stegutils.attacks` and the benchmarks all run
+it.
 
 Every file is written atomically (a temporary file, then a rename), and the batch of step
 ``i`` depends only on ``(seed, i)``, so a run killed at any moment resumes exactly where
@@ -46,8 +41,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
-import json
 import math
 import os
 import pathlib
@@ -59,18 +52,21 @@ import threading
 import time
 from typing import Callable
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None
-
 import numpy as np
 import tensorflow as tf
 import keras
 
 from stegutils import channel as _channel
 from stegutils import data as _data
+from stegutils import metrics as _metrics
 from stegutils import models as _models
+from stegutils import pretrained as _pretrained
+from stegutils import runs as _runs
+# The chapters' Setup cells call train.fast_mode() (its home is the book's machinery).
+from stegutils.book import fast_mode  # noqa: F401
+from stegutils.runs import (  # noqa: F401 - their names here since chapter 5
+    Config, TrainingError, check_weights, load_config, run_folder_lock, split_validation,
+    write_json_atomic)
 
 __all__ = [
     "Config",
@@ -78,6 +74,7 @@ __all__ = [
     "compute_losses",
     "gradients",
     "distort_container",
+    "make_step",
     "Trainer",
     "train",
     "load_config",
@@ -90,178 +87,6 @@ __all__ = [
     "validation_pairs",
     "check_weights",
 ]
-
-
-class TrainingError(RuntimeError):
-    """Training could not go on; the message is one line: what happened, what to do.
-
-    Raised for a loss that is not finite, out of memory, a full disk, a damaged
-    checkpoint index, or a run folder another process is training in. The run folder is
-    left as its last checkpoint had it (nothing half-written), ready for ``--resume``.
-    """
-
-
-def fast_mode() -> bool:
-    """Whether ``STEGUTILS_FAST`` asks for the book's fast mode (few steps, small images).
-
-    Introduced in chapter 1 (Introduction).
-    """
-    return os.environ.get("STEGUTILS_FAST", "").strip().lower() not in ("", "0", "false", "no")
-
-
-# -------------------------------------------------------------------------------- Config
-
-
-@dataclasses.dataclass
-class Config:
-    """Everything that decides what a training run does, saved as ``config.json``.
-
-    Attributes
-    ----------
-    variant : str
-        A registered model variant (:func:`stegutils.models.variant_names`).
-    variant_options : dict
-        Options for the variant's builder (empty: its defaults).
-    size : int
-        Side of the square training crops, in pixels.
-    beta : float
-        Weight of the secret term in the loss.
-    noise : float
-        Standard deviation of the Gaussian noise added to containers during training
-        (on the ``[0, 1]`` scale); 0 for none.
-    quantize : bool
-        Round containers to 8 bits during training (straight-through gradient).
-    lr : float
-        Adam's learning rate (the peak, when a schedule is used).
-    lr_schedule : {"constant", "cosine"}
-        ``"cosine"`` decays the rate to 1% of ``lr`` over ``steps``.
-    batch_size : int
-        Pairs per step (across all replicas when a strategy is used).
-    steps : int
-        Total training steps.
-    seed : int
-        Seeds the weights, the data order and the noise.
-    precision : str
-        ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``
-        (:func:`stegutils.models.resolve_precision`).
-    data : str
-        ``"builtin"`` (photos the dependencies ship), ``"bsds500"``, or a folder.
-    pairs : {"random-crop", "seed-recipe"}
-        ``"random-crop"``: every step draws new crops of ``size`` from the training
-        photos. ``"seed-recipe"``: the blog post's 100 photos resized whole to ``size``
-        (80 in the post), 50 fixed secret/cover pairs.
-    val_photos : int
-        Training photos set aside (never trained on) to choose the best checkpoint.
-    checkpoint_every, log_every, eval_every : int
-        Intervals in steps.
-    keep_checkpoints : int
-        How many recent checkpoints to keep.
-    clipnorm : float or None
-        Clip each step's gradients to this global norm (``None``: no clipping); the
-        invertible variant (chapter 9) needs it to train stably.
-    channel : dict or None
-        Train through a simulated channel (:class:`stegutils.channel.ChannelSpec`'s
-        fields: differentiable JPEG, resizing, noise and crops, strengthening over the
-        first ``ramp`` steps) instead of ``noise`` and ``quantize``; ``{}`` takes every
-        default. ``None``: no channel (chapter 10).
-    init_from : str or None
-        Start from the weights of a shipped model (by name) or of a run folder instead
-        of a fresh initialisation (same variant and options); the optimizer starts
-        afresh. ``None``: a fresh start.
-
-    Introduced in chapter 5 (Training).
-    """
-
-    variant: str = "fast"
-    variant_options: dict = dataclasses.field(default_factory=dict)
-    size: int = 64
-    beta: float = 0.75
-    noise: float = 0.0
-    quantize: bool = True
-    lr: float = 1e-3
-    lr_schedule: str = "cosine"
-    batch_size: int = 8
-    steps: int = 1000
-    seed: int = 0
-    precision: str = "auto"
-    data: str = "builtin"
-    pairs: str = "random-crop"
-    val_photos: int = 10
-    checkpoint_every: int = 500
-    log_every: int = 50
-    eval_every: int = 1000
-    keep_checkpoints: int = 3
-    init_from: str | None = None
-    clipnorm: float | None = None
-    channel: dict | None = None
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first field that is out of range."""
-        if self.variant not in _models.VARIANTS:
-            raise ValueError(
-                f"variant must be one of {_models.variant_names()}, got {self.variant!r}"
-            )
-        positive_ints = ("size", "batch_size", "steps", "checkpoint_every", "log_every",
-                         "eval_every", "keep_checkpoints")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (isinstance(self.val_photos, int) and self.val_photos >= 0):
-            raise ValueError(f"val_photos must be a non-negative integer, got {self.val_photos!r}")
-        if not (self.beta > 0 and math.isfinite(self.beta)):
-            raise ValueError(f"beta must be a positive number, got {self.beta!r}")
-        if not (self.noise >= 0 and math.isfinite(self.noise)):
-            raise ValueError(f"noise must be >= 0, got {self.noise!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
-        if self.pairs not in ("random-crop", "seed-recipe"):
-            raise ValueError(f"pairs must be 'random-crop' or 'seed-recipe', got {self.pairs!r}")
-        if self.clipnorm is not None and not (self.clipnorm > 0 and math.isfinite(self.clipnorm)):
-            raise ValueError(f"clipnorm must be a positive number or None, got {self.clipnorm!r}")
-        _models.resolve_precision(self.precision)  # raises for a bad name
-        if self.channel is not None:
-            self.channel = _channel.ChannelSpec.from_dict(self.channel).to_dict()
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "Config":
-        """Build a Config from a dict, rejecting unknown keys with their names."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown config field(s) {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**values)
-
-
-def write_json_atomic(path, payload) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (temporary file, then rename)."""
-    _write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-
-
-def load_config(run_dir) -> Config:
-    """Read the ``config.json`` of a run folder.
-
-    Raises
-    ------
-    ValueError
-        If the folder or its config is missing or not valid.
-    """
-    path = pathlib.Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise ValueError(f"{run_dir} is not a run folder: it has no config.json")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    return Config.from_dict(values)
 
 
 # --------------------------------------------------------------------------------- loss
@@ -368,7 +193,8 @@ def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=N
 
 
 def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
-              global_batch_size=None, loss_scale=None, channel=None, step=0):
+              global_batch_size=None, loss_scale=None, channel=None, step=0,
+              loss=None):
     """Gradients of the total loss for every trainable variable, by automatic
     differentiation.
 
@@ -378,6 +204,10 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
     loss_scale : callable, optional
         Scales the loss before differentiating (float16 training passes its
         ``LossScaleOptimizer.scale_loss``; the optimizer unscales the gradients).
+    loss : callable, optional
+        The loss to differentiate, called as :func:`compute_losses` is (the default)
+        and returning :class:`Losses`: a fine-tune with an attack in the loop passes
+        its own (:func:`stegutils.attacks.finetune`).
 
     Returns
     -------
@@ -386,14 +216,94 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
 
     Introduced in chapter 4 (Loss and gradient flow).
     """
+    loss = loss or compute_losses
     with tf.GradientTape() as tape:
-        losses = compute_losses(net, cover=cover, secret=secret, beta=beta, noise=noise,
-                                quantize=quantize, seed=seed,
-                                global_batch_size=global_batch_size,
-                                channel=channel, step=step)
+        losses = loss(net, cover=cover, secret=secret, beta=beta, noise=noise,
+                      quantize=quantize, seed=seed, global_batch_size=global_batch_size,
+                      channel=channel, step=step)
         scaled = loss_scale(losses.total) if loss_scale else losses.total
     grads = tape.gradient(scaled, net.trainable_variables)
     return losses, grads
+
+
+def make_step(net, optimizer, *, beta, noise=0.0, quantize=True, seed=0, channel=None,
+              loss=None, gradient_fn=None, strategy=None, global_batch_size=None,
+              counter=None):
+    """The compiled training step: a forward pass, the gradients, one optimizer update.
+
+    The one training step of the library: :class:`Trainer` (and so ``stegutils
+    train``) runs it, so do the fine-tunes of :mod:`stegutils.attacks` and the speed
+    benchmarks, so that what they time is what training runs.
+
+    Parameters
+    ----------
+    net : stegutils.models.StegoNet
+        Built (:func:`stegutils.models.build_ready`), its variables created.
+    optimizer : keras.optimizers.Optimizer
+        Built against ``net.trainable_variables`` (a ``LossScaleOptimizer``'s loss
+        scaling is applied, for float16).
+    beta, noise, quantize : optional
+        The loss's (:func:`compute_losses`).
+    seed : int, optional
+        With the step's index, seeds the container noise and the channel: step ``i``
+        draws the same noise every time it runs (a resumed run, too).
+    channel : stegutils.channel.ChannelSpec or dict, optional
+        Train through this simulated channel (:func:`compute_losses`).
+    loss : callable, optional
+        Another loss to differentiate (see :func:`gradients`); not with ``gradient_fn``.
+    gradient_fn : callable, optional
+        Where the gradients come from, with :func:`gradients`'s signature (the
+        default); :mod:`stegutils.backprop` provides hand-written ones.
+    strategy : tf.distribute.Strategy, optional
+        Run the step on each replica and sum the losses; default: no distribution.
+    global_batch_size : int, optional
+        The batch size over all replicas (:func:`compute_losses`).
+    counter : tf.Variable, optional
+        An int64 variable incremented in the same call as the update: a checkpoint's
+        step count then always agrees with its weights and optimizer.
+
+    Returns
+    -------
+    callable
+        ``step(cover, secret, index) -> (total, cover_loss, secret_loss)``: scalar
+        tensors (summed over replicas); ``index`` is the step's number from 0, an
+        int64 scalar tensor.
+
+    Introduced in chapter 5 (Training).
+    """
+    if loss is not None and gradient_fn is not None:
+        raise ValueError("give loss (differentiated automatically) or gradient_fn (which "
+                         "returns the gradients itself), not both")
+    gradient_fn = gradient_fn or gradients
+    strategy = strategy or tf.distribute.get_strategy()
+    extra = {} if loss is None else {"loss": loss}
+    if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer):
+        extra["loss_scale"] = optimizer.scale_loss
+    if channel is not None:
+        # Only a step with a channel passes these, so that a hand-written gradient
+        # function (stegutils.backprop) keeps its signature.
+        extra["channel"] = _channel.ChannelSpec.from_dict(channel)
+
+    def replica_step(cover, secret, index):
+        step_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        options = dict(extra, step=index) if "channel" in extra else extra
+        losses, grads = gradient_fn(
+            net, cover=cover, secret=secret, beta=beta, noise=noise, quantize=quantize,
+            seed=step_seed, global_batch_size=global_batch_size, **options)
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+        return losses.total, losses.cover, losses.secret
+
+    @tf.function
+    def train_step(cover, secret, index):
+        per_replica = strategy.run(replica_step, args=(cover, secret, index))
+        if counter is not None:
+            # The counter moves in the same call as the weights and the optimizer's
+            # state: no interruption can separate them.
+            counter.assign_add(1)
+        return tuple(strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                     for value in per_replica)
+
+    return train_step
 
 
 # ---------------------------------------------------------------------------- training
@@ -403,20 +313,6 @@ GradientFn = Callable[..., tuple]
 
 #: How many pairs the validation set holds (:func:`validation_pairs`).
 VALIDATION_PAIRS = 32
-
-
-def split_validation(photos, val_photos: int):
-    """The training photos and the validation photos held out of them: the last
-    ``val_photos`` (at most a fifth of them), in the order given (sorted by name for a
-    folder or BSDS500). Returns ``(train, validation)``.
-
-    Introduced in chapter 5 (Training).
-    """
-    photos = list(photos)
-    count = min(int(val_photos), len(photos) // 5)
-    if not count:
-        return photos, []
-    return photos[:-count], photos[-count:]
 
 
 def validation_pairs(images, config: "Config"):
@@ -430,9 +326,10 @@ def validation_pairs(images, config: "Config"):
 
 
 def _psnr_from_mse(mse):
-    # Mean squared error on [0, 1] images -> decibels; for the progress bar only
-    # (stegutils.metrics holds the real, per-image PSNR).
-    return 10.0 * math.log10(1.0 / max(float(mse), 1e-12))
+    # For the progress bar and the history: a batch's mean squared error in decibels,
+    # capped at 120 dB so that a perfect batch logs a number (stegutils.metrics holds
+    # the per-image PSNR).
+    return _metrics.psnr_from_mse(max(float(mse), 1e-12))
 
 
 #: The JPEG quality a run with a channel is validated at (real encoder, 4:2:0).
@@ -488,6 +385,7 @@ class Trainer:
         config.validate()
         self.config = config
         self.run_dir = pathlib.Path(run_dir)
+        self.folder = _runs.RunDir(self.run_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
         self._distributed = strategy is not None
         self.gradient_fn = gradient_fn or gradients
@@ -495,24 +393,23 @@ class Trainer:
         self._writing = None
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with run_folder_lock(self.run_dir):
-            removed = _remove_temporaries(self.run_dir)
+            removed = self.folder.remove_temporaries()
             if removed:
                 _note(f"removed {len(removed)} temporary file(s) an interrupted run left in "
                       f"{self.run_dir}: {', '.join(sorted(removed))}")
             self._check_config(allow_changes)
             self._set_up(train_images, val_images)
-            write_json_atomic(self.run_dir / "config.json", self.config.to_dict())
+            self.folder.write_config(self.config)
+            self.folder.write_split(self.split)
 
     def _set_up(self, train_images, val_images):
         config = self.config
         self._train_images, self._val_images = self._photos(train_images, val_images)
         with self.strategy.scope():
-            self.net = _models.build(config.variant, precision=config.precision,
-                                     seed=config.seed, **config.variant_options)
-            # Build the variables now (a tiny forward pass) so that checkpoints restore
-            # into them and the optimizer can be built against them.
-            probe = tf.zeros([1, 2 * self.net.multiple, 2 * self.net.multiple, 3])
-            self.net({"cover": probe, "secret": probe})
+            # Built now, so that checkpoints restore into its variables and the
+            # optimizer can be built against them.
+            self.net = _models.build_ready(config.variant, precision=config.precision,
+                                           seed=config.seed, **config.variant_options)
             if config.lr_schedule == "cosine":
                 lr = keras.optimizers.schedules.CosineDecay(config.lr, config.steps, alpha=0.01)
             else:
@@ -542,7 +439,7 @@ class Trainer:
     # ------------------------------------------------------------------- checkpoints
     @property
     def _checkpoint_dir(self):
-        return self.run_dir / "checkpoints"
+        return self.folder.checkpoints
 
     def _new_manager(self):
         return tf.train.CheckpointManager(self._checkpoint, self._checkpoint_dir,
@@ -681,10 +578,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ set-up helpers
     def _initialise_from(self, source):
-        # pretrained sits above train; import it here, where it is needed.
-        from stegutils import pretrained
-
-        start, _ = pretrained.load(source)
+        start, _ = _pretrained.load(source)
         if (start.variant, start.options) != (self.net.variant, self.net.options):
             raise ValueError(
                 f"init_from {source!r} is a {start.variant} model with options "
@@ -695,9 +589,8 @@ class Trainer:
             target.assign(value)
 
     def _check_config(self, allow_changes=False):
-        path = self.run_dir / "config.json"
-        if path.exists():
-            old = load_config(self.run_dir).to_dict()
+        if self.folder.is_run():
+            old = self.folder.config().to_dict()
             new = self.config.to_dict()
             changed = sorted(k for k in new if k not in self.FREE_FIELDS and old[k] != new[k])
             fixed = [k for k in changed if k in self.FIXED_FIELDS]
@@ -711,12 +604,18 @@ class Trainer:
                 )
 
     def _photos(self, train_images, val_images):
+        """The training and validation photos, and the split (``self.split``) they make."""
         config = self.config
         if train_images is None:
-            train_images, val_images_default = split_validation(
-                _data.photos(config.data, "train"), config.val_photos)
+            train_images, held_out, self.split = _runs.ValidationSplit.of(
+                _data.photos(config.data, "train"), config.val_photos,
+                order=_runs.ValidationSplit.order_of(config.data))
             if val_images is None:
-                val_images = val_images_default
+                val_images = held_out
+            else:
+                self.split = _runs.ValidationSplit(len(val_images), len(train_images), None)
+        else:
+            self.split = _runs.ValidationSplit(len(val_images or []), len(train_images), None)
         return list(train_images), list(val_images or [])
 
     def dataset(self, start_step: int = 0) -> tf.data.Dataset:
@@ -734,38 +633,10 @@ class Trainer:
 
     def _make_step(self):
         config = self.config
-        net, optimizer, strategy = self.net, self.optimizer, self.strategy
-        gradient_fn = self.gradient_fn
-        extra = {}
-        if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer):
-            extra["loss_scale"] = optimizer.scale_loss
-        if config.channel is not None:
-            # Only a run with a channel passes these, so that a hand-written gradient
-            # function (stegutils.backprop) keeps its signature.
-            extra["channel"] = _channel.ChannelSpec.from_dict(config.channel)
-
-        def replica_step(cover, secret, step):
-            seed = tf.stack([tf.cast(config.seed, tf.int64), step])
-            options = dict(extra, step=step) if "channel" in extra else extra
-            losses, grads = gradient_fn(
-                net, cover=cover, secret=secret, beta=config.beta, noise=config.noise,
-                quantize=config.quantize, seed=seed, global_batch_size=config.batch_size,
-                **options)
-            optimizer.apply_gradients(zip(grads, net.trainable_variables))
-            return losses.total, losses.cover, losses.secret
-
-        counter = self.step
-
-        @tf.function
-        def train_step(cover, secret, step):
-            per_replica = strategy.run(replica_step, args=(cover, secret, step))
-            # The counter moves in the same call as the weights and Adam's state: no
-            # interruption can separate them.
-            counter.assign_add(1)
-            return tuple(strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                         for value in per_replica)
-
-        return train_step
+        return make_step(self.net, self.optimizer, beta=config.beta, noise=config.noise,
+                         quantize=config.quantize, seed=config.seed, channel=config.channel,
+                         gradient_fn=self.gradient_fn, strategy=self.strategy,
+                         global_batch_size=config.batch_size, counter=self.step)
 
     # ------------------------------------------------------------------------ running
     def validation_pairs(self):
@@ -792,9 +663,7 @@ class Trainer:
         if self.config.channel is not None:
             # A run trained for the channel is chosen on what it is for: the secret
             # after a real JPEG (Pillow, quality 75, 4:2:0) counts as much as the clean one.
-            from stegutils import attacks as _attacks  # attacks imports this module
-
-            received = _attacks.jpeg(containers, VALIDATION_JPEG_QUALITY)
+            received = _data.jpeg_round_trip(containers, VALIDATION_JPEG_QUALITY)
             jpeg_mse = float(np.mean((self.net.reveal(received) - secrets) ** 2))
             result["val_jpeg_secret_psnr"] = _psnr_from_mse(jpeg_mse)
             result["val_loss"] = cover_mse + self.config.beta * (secret_mse + jpeg_mse) / 2
@@ -842,8 +711,8 @@ class Trainer:
         end = int(steps or config.steps)
         start = int(self.step.numpy())
         self.interrupted = False
-        self._writing = self._history_path
-        self._truncate_history(start)
+        self._writing = self.folder.history_path
+        self.folder.truncate_history(start)
         if self._train_step is None:
             self._train_step = self._make_step()
         dataset = self.dataset(start)
@@ -914,7 +783,7 @@ class Trainer:
             if done > 0 and done != _latest_number(self._manager):
                 self._save_checkpoint(done)
             if done > 0:
-                self._save_weights(self.run_dir / "final.weights.h5")
+                self._save_weights(self.folder.final_weights)
         except KeyboardInterrupt:
             # A second Ctrl-C: keep what is consistent. In the middle of a step, that step
             # is discarded and the last checkpoint stands.
@@ -947,86 +816,31 @@ class Trainer:
         if not math.isfinite(result["val_loss"]):
             raise TrainingError(self._diverged_message(
                 step, f"the validation loss is {result['val_loss']}"))
-        best_path = self.run_dir / "best.json"
-        best = json.loads(best_path.read_text()) if best_path.exists() else None
+        best = self.folder.best()
         if best is None or not (best.get("val_loss") is not None
                                 and result["val_loss"] >= best["val_loss"]):
             self._check_finite_weights(step)
-            self._save_weights(self.run_dir / "best.weights.h5")
-            self._writing = best_path
-            write_json_atomic(best_path, {"step": step, **result})
+            self._save_weights(self.folder.best_weights)
+            self._writing = self.folder.best_path
+            self.folder.write_best({"step": step, **result})
         return result
 
     def _save_weights(self, path):
-        """Write a weights file atomically, recording its hash in ``hashes.json``.
-
-        The record is written twice: first naming the new hash with the old one it
-        replaces, then the new one alone, so that a crash at any moment leaves a file
-        whose hash is on record.
-        """
-        path = pathlib.Path(path)
+        """Write a weights file atomically, its hash recorded (:meth:`RunDir.save_weights`)."""
         self._writing = path
-        tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
-        try:
-            self.net.save_weights(tmp)
-            digest = _sha256(tmp)
-            hashes = _read_hashes(self.run_dir)
-            previous = hashes.get(path.name, {}).get("sha256")
-            hashes_path = self.run_dir / "hashes.json"
-            if previous and previous != digest:
-                hashes[path.name] = {"sha256": digest, "replacing": previous}
-                write_json_atomic(hashes_path, hashes)
-            os.replace(tmp, path)
-            hashes[path.name] = {"sha256": digest}
-            write_json_atomic(hashes_path, hashes)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        self.folder.save_weights(self.net, path)
 
     # ------------------------------------------------------------------------ history
-    @property
-    def _history_path(self):
-        return self.run_dir / "history.jsonl"
-
     def history(self) -> list[dict]:
         """Every logged record of the run, in order."""
-        return self.read_history(self.run_dir)
+        return self.folder.history()
 
-    @staticmethod
-    def read_history(run_dir) -> list[dict]:
-        """The logged records in a run folder's ``history.jsonl`` (empty if none)."""
-        path = pathlib.Path(run_dir) / "history.jsonl"
-        if not path.exists():
-            return []
-        records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line cut off by a kill: everything after it is lost anyway
-        return records
-
-    def _truncate_history(self, step):
-        # After a resume, records past the restored checkpoint will be logged again.
-        kept = [r for r in self.history() if r["step"] <= step]
-        _write_text_atomic(self._history_path, "".join(_json_line(r) + "\n" for r in kept))
+    #: The logged records of a run folder (:func:`stegutils.runs.read_history`).
+    read_history = staticmethod(_runs.read_history)
 
     def _append_history(self, record):
-        self._writing = self._history_path
-        with open(self._history_path, "a", encoding="utf-8") as handle:
-            size = handle.tell()
-            try:
-                handle.write(_json_line(record) + "\n")
-                handle.flush()
-            except BaseException:
-                # A line that could not be written whole (a full disk) is taken back.
-                with contextlib.suppress(OSError):
-                    handle.truncate(size)
-                raise
+        self._writing = self.folder.history_path
+        self.folder.append_history(record)
 
 
 def _plain_optimizer(optimizer):
@@ -1090,212 +904,8 @@ def _latest_number(manager):
     return int(latest.rsplit("-", 1)[1]) if latest else -1
 
 
-def _write_text_atomic(path, text):
-    """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _data.temporary_file(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; these are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _append_line_atomic(path, line):
-    """Add one line to a small text file, atomically (the file is rewritten whole)."""
-    path = pathlib.Path(path)
-    before = path.read_text(encoding="utf-8") if path.exists() else ""
-    if before and not before.endswith("\n"):
-        before += "\n"
-    _write_text_atomic(path, before + line.rstrip("\n") + "\n")
-
-
-def _json_line(record):
-    """One strict JSON line: a value that is not finite is written as null, not NaN."""
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {key: clean(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(item) for item in value]
-        return value
-    return json.dumps(clean(record), allow_nan=False)
-
-
 def _note(message):
     print(f"note: {message}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------ the run folder lock
-
-
-_HELD_LOCKS: dict = {}  # resolved run folder -> [file descriptor, depth]
-_HELD_LOCKS_GUARD = threading.Lock()
-
-
-def _lock_holder(path):
-    try:
-        text = pathlib.Path(path).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-@contextlib.contextmanager
-def run_folder_lock(run_dir):
-    """Hold the lock of a run folder: only one process trains in a folder at a time.
-
-    The lock is ``run_dir/lock``, locked with ``fcntl.flock`` (the system releases it
-    when its process ends, however it ends) and holding the process id. A lock file left
-    by a process that no longer runs is taken over, with a note; one held by a running
-    process is refused with a :class:`TrainingError` naming it. Re-entrant within a
-    process.
-    """
-    run_dir = pathlib.Path(run_dir)
-    key = str(run_dir.resolve())
-    with _HELD_LOCKS_GUARD:
-        if key in _HELD_LOCKS:
-            _HELD_LOCKS[key][1] += 1
-            held = True
-        else:
-            held = False
-    if held:
-        try:
-            yield
-        finally:
-            with _HELD_LOCKS_GUARD:
-                _HELD_LOCKS[key][1] -= 1
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _lock_holder(path)
-                who = f"process {holder}" if holder else "another process"
-                raise TrainingError(
-                    f"{run_dir} is in use: {who} is training in it (its lock file is "
-                    f"{path}); wait for it to finish or stop it, then try again"
-                ) from None
-        previous = _lock_holder(path)
-        if previous and previous != os.getpid():
-            state = ("no longer running" if not _data._process_running(previous)
-                     else "no longer holding it")
-            _note(f"taking over the lock of {run_dir} from process {previous}, which is "
-                  f"{state} (it was stopped without releasing it)")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    with _HELD_LOCKS_GUARD:
-        _HELD_LOCKS[key] = [fd, 1]
-    try:
-        yield
-    finally:
-        with _HELD_LOCKS_GUARD:
-            del _HELD_LOCKS[key]
-        # Empty (not delete) the file before unlocking: deleting a locked file lets a
-        # process that opened it just before lock a file no one else sees.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)
-
-
-# ------------------------------------------------------------- temporary files, hashes
-
-
-_CHECKPOINT_TEMPORARY = re.compile(r"^(ckpt-\d+_temp.*|checkpoint\.tmp[0-9a-f]*|.*\.tempstate\d+)$")
-
-
-def _remove_temporaries(run_dir) -> list[str]:
-    """Remove the temporary files an interrupted run left (call with the lock held).
-
-    With the folder's lock held no other process writes there, so every temporary file
-    in it is an orphan: ``.NAME.*.tmp`` and ``.NAME.tmp.weights.h5`` beside the run's
-    files, and TensorFlow's ``ckpt-N_temp`` folders and ``checkpoint.tmp...`` files.
-    """
-    run_dir = pathlib.Path(run_dir)
-    removed = []
-    for path in run_dir.glob(".*"):
-        if path.is_file() and (path.name.endswith(".tmp") or ".tmp." in path.name):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path.name)
-    checkpoints = run_dir / "checkpoints"
-    if checkpoints.is_dir():
-        for path in checkpoints.iterdir():
-            if not _CHECKPOINT_TEMPORARY.match(path.name):
-                continue
-            with contextlib.suppress(OSError):
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-                removed.append(f"checkpoints/{path.name}")
-    return removed
-
-
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_hashes(run_dir) -> dict:
-    path = pathlib.Path(run_dir) / "hashes.json"
-    if not path.exists():
-        return {}
-    try:
-        hashes = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(hashes, dict):
-        raise ValueError(f"{path} must hold a JSON object of file name -> hash")
-    return hashes
-
-
-def check_weights(run_dir, weights) -> None:
-    """Check a weights file of a run folder against the hash the run recorded.
-
-    Parameters
-    ----------
-    run_dir : path
-        The run folder.
-    weights : path
-        One of its weights files (``best.weights.h5``, ``final.weights.h5``).
-
-    Raises
-    ------
-    ValueError
-        If the file's SHA-256 is not the one recorded when it was written. A folder
-        written before runs recorded hashes has no record, and passes.
-    """
-    weights = pathlib.Path(weights)
-    record = _read_hashes(run_dir).get(weights.name)
-    if record is None:
-        return
-    accepted = {record.get("sha256"), record.get("replacing")} - {None}
-    actual = _sha256(weights)
-    if actual not in accepted:
-        raise ValueError(
-            f"the weights file {weights.name} in {run_dir} does not match the hash its run "
-            f"recorded when it wrote it (SHA-256 {actual[:12]}..., expected "
-            f"{record.get('sha256', '?')[:12]}...): it is corrupt or was changed"
-        )
 
 
 def _disk_full(error) -> str | None:

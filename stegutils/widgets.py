@@ -38,10 +38,7 @@ import contextlib
 import dataclasses
 import datetime
 import html
-import importlib
-import inspect
 import io
-import json
 import logging
 import pathlib
 import time
@@ -55,11 +52,12 @@ from stegutils.quiet import import_tensorflow as _import_tensorflow
 
 tf = _import_tensorflow()
 
+from stegutils import attacks as _attacks  # noqa: E402
 from stegutils import data as _data  # noqa: E402
 from stegutils import metrics as _metrics  # noqa: E402
 from stegutils import plot as _plot  # noqa: E402
 from stegutils import pretrained as _pretrained  # noqa: E402
-from stegutils import train as _train  # noqa: E402
+from stegutils import runs as _runs  # noqa: E402
 
 __all__ = [
     "WORKING_SIZE",
@@ -219,7 +217,7 @@ def prepare_pair(cover, secret, *, working_size: int | None = WORKING_SIZE):
         if working_size is not None and not enlarging:
             # Shrink in one step of area averaging; the second resize below is exact.
             secret = _data.fit_within(secret, max(cover.shape[:2]))
-        secret = _data.resize(secret, cover.shape[:2], method="bicubic" if enlarging else "area")
+        secret = _data.fit_secret(secret, cover.shape[:2])
         notices.append(
             f"The secret ({original}) was resized to the cover's size ({_size_text(cover)}), "
             "ignoring its aspect ratio: a container holds a secret of its own size."
@@ -228,61 +226,6 @@ def prepare_pair(cover, secret, *, working_size: int | None = WORKING_SIZE):
 
 
 # ----------------------------------------------------------------------------- attacks
-
-# What stegutils.attacks calls each attack, and the keyword that takes its strength (in
-# that module's units: the noise's standard deviation on the [0, 1] scale).
-_LIBRARY_ATTACKS = {
-    "jpeg": ("jpeg", "quality"),
-    "noise": ("gaussian_noise", "std"),
-    "resize": ("downscale", "factor"),
-}
-
-
-def _library_attack(kind):
-    """The function of stegutils.attacks for ``kind``, or None while there is none."""
-    try:
-        attacks = importlib.import_module("stegutils.attacks")
-    except ModuleNotFoundError as error:
-        if error.name != "stegutils.attacks":
-            raise
-        return None
-    name, keyword = _LIBRARY_ATTACKS[kind]
-    function = getattr(attacks, name, None)
-    if not callable(function):
-        return None
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return None
-    if keyword not in parameters:
-        return None
-    return function, keyword, parameters
-
-
-def _jpeg(image, quality, chroma_subsampling=True):
-    buffer = io.BytesIO()
-    _PILImage.fromarray(_data.to_uint8(image)).save(buffer, format="JPEG", quality=int(quality),
-                                                    subsampling=2 if chroma_subsampling else 0)
-    buffer.seek(0)
-    with _PILImage.open(buffer) as decoded:
-        return np.asarray(decoded.convert("RGB"), dtype=np.float32) / np.float32(255.0)
-
-
-def _gaussian_noise(image, sigma, seed):
-    rng = np.random.default_rng(seed)
-    noisy = image + rng.normal(0.0, sigma, size=image.shape)
-    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
-
-
-def _resize_down_up(image, scale):
-    # As stegutils.attacks.downscale does it: bilinear (antialiased) both ways.
-    height, width = image.shape[:2]
-    small = (max(1, round(height * scale)), max(1, round(width * scale)))
-    if small == (height, width):
-        return image.copy()
-    return _data.resize(_data.resize(image, small, method="bilinear"), (height, width),
-                        method="bilinear")
-
 
 def _check_strength(attack, strength):
     if attack == "jpeg" and not 1 <= strength <= 100:
@@ -297,8 +240,8 @@ def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 
                  chroma_subsampling: bool = True):
     """Do to a container what a channel might, and round the result to 8 bits.
 
-    Uses :mod:`stegutils.attacks` (``jpeg``, ``gaussian_noise``, ``downscale``) where it
-    has the attack, and an equivalent built in here otherwise.
+    The attacks are :mod:`stegutils.attacks`' (``jpeg``, ``gaussian_noise``,
+    ``downscale``), in the playground's units.
 
     Parameters
     ----------
@@ -339,28 +282,13 @@ def apply_attack(container, attack: str = "none", strength=None, *, seed: int = 
     value = strength / 255.0 if attack == "noise" else strength
     if attack == "jpeg":
         value = int(round(strength))
-    found = _library_attack(attack)
-    extra = {}
-    if found is not None:
-        function, keyword, parameters = found
-        if "seed" in parameters:
-            extra["seed"] = seed
-        if attack == "jpeg":
-            if "chroma_subsampling" in parameters:
-                extra["chroma_subsampling"] = bool(chroma_subsampling)
-            elif not chroma_subsampling:
-                found = None  # a library JPEG that cannot keep the colour whole
-    if found is not None:
-        attacked = np.asarray(function(image, **{keyword: value}, **extra), dtype=np.float32)
-        if attacked.ndim == 4:
-            attacked = attacked[0]
-    elif attack == "jpeg":
-        attacked = _jpeg(image, value, chroma_subsampling)
+    if attack == "jpeg":
+        attacked = _attacks.jpeg(image, value, chroma_subsampling=bool(chroma_subsampling))
     elif attack == "noise":
-        attacked = _gaussian_noise(image, value, seed)
+        attacked = _attacks.gaussian_noise(image, value, seed=seed)
     else:
-        attacked = _resize_down_up(image, value)
-    return _as_8bit(np.clip(attacked, 0.0, 1.0))
+        attacked = _attacks.downscale(image, value)
+    return _as_8bit(np.clip(np.asarray(attacked, dtype=np.float32), 0.0, 1.0))
 
 
 def _subsampling_text(chroma_subsampling):
@@ -616,8 +544,7 @@ def playground_photos(*, size: int = WORKING_SIZE) -> dict[str, np.ndarray]:
 
     Introduced in chapter 8 (Playground).
     """
-    # data._load_builtin is the cached (name, photo) list behind data.builtin_photos.
-    photos = {name: photo for name, photo in _data._load_builtin()}
+    photos = _data.builtin_photos(named=True)
     photos.update(_made_here(size))
     return photos
 
@@ -715,19 +642,18 @@ def _describe_model(key, kind, working_size):
     (``kind="shipped"``) or a run folder (``kind="run"``)."""
     name = pathlib.Path(key).name if kind == "run" else key
     if kind == "run":
+        folder = _runs.RunDir(key)
         try:
-            config = _train.load_config(key)
+            config = folder.config()
         except ValueError as error:
             return f"run: {name} (not readable)", html.escape(f"run: {name}: {error}")
         what = _variant_description(config.variant)
         line = f"<b>run: {html.escape(name)}</b>, variant {html.escape(config.variant)}"
         if what:
             line += f": {html.escape(what)}"
-        best = pathlib.Path(key) / "best.json"
         record = None
-        if best.is_file():
-            with contextlib.suppress(OSError, ValueError):
-                record = json.loads(best.read_text(encoding="utf-8"))
+        with contextlib.suppress(OSError, ValueError):
+            record = folder.best()
         if isinstance(record, dict) and all(isinstance(record.get(k), (int, float)) for k in
                                             ("val_cover_psnr", "val_secret_psnr")):
             cover, secret = record["val_cover_psnr"], record["val_secret_psnr"]

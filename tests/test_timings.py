@@ -117,9 +117,9 @@ def test_a_notebook_in_book_finds_the_file_from_its_working_directory(tmp_path):
     package = tmp_path / "site" / "stegutils_copy"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "timings.py").write_text(timings.__loader__.get_source("stegutils.timings"))
+    (package / "timings.py").write_text(timings.__loader__.get_source("stegutils.book.timings"))
     (package / "results.py").write_text(
-        results_module.__loader__.get_source("stegutils.results"))
+        results_module.__loader__.get_source("stegutils.book.results"))
     results = tmp_path / "clone" / "benchmarks" / "results"
     results.mkdir(parents=True)
     (results / "chapters.json").write_text(json.dumps(

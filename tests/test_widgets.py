@@ -12,7 +12,6 @@ import io
 import json
 import re
 import sys
-import types
 from html.parser import HTMLParser
 
 import numpy as np
@@ -333,21 +332,24 @@ def test_the_static_figure_draws_the_widgets_panels(pg, net, photos):
         np.testing.assert_allclose(image, pg.panels.images()[name], atol=1.01 / 255)
 
 
-def test_apply_attack_uses_stegutils_attacks_when_it_has_the_attack(monkeypatch):
-    calls = []
-    fake = types.ModuleType("stegutils.attacks")
+def test_apply_attack_uses_stegutils_attacks(monkeypatch):
+    from stegutils import attacks
 
-    def jpeg(image, *, quality):
+    calls = []
+
+    def jpeg(image, quality, **options):
         calls.append(quality)
         return np.zeros_like(image)
 
-    fake.jpeg = jpeg
-    monkeypatch.setitem(sys.modules, "stegutils.attacks", fake)
+    monkeypatch.setattr(attacks, "jpeg", jpeg)
     image = smooth(16, 16, 6)
     assert np.all(widgets.apply_attack(image, "jpeg", 40) == 0) and calls == [40]
-    # An attack the module lacks falls back to the playground's own.
+    monkeypatch.undo()
+    # The library's noise, in the playground's units (0-255 levels), seeded.
     noisy = widgets.apply_attack(image, "noise", 4, seed=1)
     assert np.array_equal(noisy, widgets.apply_attack(image, "noise", 4, seed=1))
+    np.testing.assert_array_equal(
+        noisy, data.to_float(data.to_uint8(attacks.gaussian_noise(image, 4 / 255, seed=1))))
     with pytest.raises(ValueError, match="JPEG quality must be in 1..100"):
         widgets.apply_attack(image, "jpeg", 0)
     with pytest.raises(ValueError, match="attack must be one of"):

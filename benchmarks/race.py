@@ -369,15 +369,17 @@ def build_runs(args, work_dir):
 
 
 def flat_floor(secrets):
-    """Mean PSNR of each secret against its own average colour, in 8 bits.
+    """PSNR of the secrets against their own average colours, in 8 bits.
 
     What a reveal that recovered nothing but each secret's average colour would score:
-    a secret PSNR near it means next to nothing of the secret came back.
+    a secret PSNR near it means next to nothing of the secret came back. Computed from
+    the squared error averaged over all pairs, since a flat crop (a patch of clear sky)
+    would score an infinite PSNR of its own.
     """
     secrets = np.asarray(secrets, np.float32)
     flat = np.broadcast_to(secrets.mean(axis=(1, 2), keepdims=True), secrets.shape)
     flat = np.round(flat * 255) / 255
-    return float(np.mean(metrics.psnr(secrets, flat)))
+    return float(metrics.psnr_from_mse(np.mean((secrets - flat) ** 2)))
 
 
 def write_results(args, runs, floors, began, command):

@@ -415,6 +415,14 @@ def write_results(args, runs, floors, began, command):
                      for r in setting_runs],
             "summary": summarize_setting(setting, runs, args.seeds, args.manual_steps),
         }
+    # A setting this invocation does not run keeps what an earlier one wrote.
+    if args.out.exists():
+        try:
+            earlier = json.loads(args.out.read_text())
+        except (OSError, json.JSONDecodeError):
+            earlier = {}
+        for name, setting in earlier.get("settings", {}).items():
+            result["settings"].setdefault(name, setting)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)
 

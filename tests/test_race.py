@@ -43,7 +43,10 @@ def run(race, tmp_path, *extra):
 
 
 def test_race_runs_every_arm_resumes_and_summarizes(race, tmp_path):
+    # A setting run earlier by another invocation stays in the file.
+    (tmp_path / "race.json").write_text(json.dumps({"settings": {"blog": {"steps": 9}}}))
     status, result = run(race, tmp_path, "--ours-steps", "4")
+    assert result["settings"]["blog"] == {"steps": 9}
     assert status == 0
     assert result["command"].startswith("python benchmarks/race.py --work-dir RUNS ")
     assert str(tmp_path) not in json.dumps(result)  # no path of this machine in the file

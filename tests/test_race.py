@@ -103,7 +103,7 @@ def test_race_runs_every_arm_resumes_and_summarizes(race, tmp_path):
 
 
 def test_blog_setting_trains_and_measures_on_its_fifty_fixed_pairs(race, tmp_path):
-    args = race.argparse.Namespace(settings=["blog"], seeds=[0, 1], blog_steps=4,
+    args = race.argparse.Namespace(settings=["blog"], seeds=[0, 1], blog_steps=4, lr=1e-3,
                                    ours_steps=4, eval_every=2, manual_steps=2)
     runs, floors = race.build_runs(args, tmp_path)
     assert [(r.arm.kind, r.seed) for r in runs] == [
@@ -130,7 +130,7 @@ def test_race_refuses_one_seed(race, tmp_path):
 
 
 def test_a_run_stopped_between_segments_goes_on_to_the_segments_end(race, tmp_path):
-    args = race.argparse.Namespace(settings=["ours"], seeds=[0, 1], blog_steps=4,
+    args = race.argparse.Namespace(settings=["ours"], seeds=[0, 1], blog_steps=4, lr=1e-3,
                                    ours_steps=4, eval_every=2, manual_steps=0)
     runs, _ = race.build_runs(args, tmp_path)
     first = runs[0]

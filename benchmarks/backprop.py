@@ -126,25 +126,31 @@ def step_times(*, size, batch_size, steps, rounds):
 # ------------------------------------------------------------------------------ race
 
 
-def _spread(values):
+def spread(values):
+    """Mean, standard deviation (over seeds), extremes and the values themselves."""
     values = np.asarray(values, dtype=np.float64)
     return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1
             else 0.0, "min": float(values.min()), "max": float(values.max()),
             "values": [float(v) for v in values]}
 
 
-def heldout_loss(net, *, covers, secrets, beta):
-    """The training objective on held-out pairs: what the gradients try to lower.
-
-    Means over all pairs and pixels of the squared errors, containers rounded to 8 bits
-    (as :func:`stegutils.metrics.evaluate` does), combined with the run's ``beta``.
-    """
-    containers = net.hide(covers, secrets)
-    revealed = net.reveal(containers)
+def objective(*, covers, containers, secrets, revealed, beta):
+    """The training objective on given pairs: means over all pairs and pixels of the
+    squared errors, combined with the run's ``beta``."""
     cover_mse = float(np.mean((containers - covers) ** 2))
     secret_mse = float(np.mean((revealed - secrets) ** 2))
     return {"cover_mse": cover_mse, "secret_mse": secret_mse,
             "loss": cover_mse + beta * secret_mse}
+
+
+def heldout_loss(net, *, covers, secrets, beta):
+    """The training objective on held-out pairs: what the gradients try to lower.
+
+    Containers rounded to 8 bits (as :func:`stegutils.metrics.evaluate` does).
+    """
+    containers = net.hide(covers, secrets)
+    return objective(covers=covers, containers=containers, secrets=secrets,
+                     revealed=net.reveal(containers), beta=beta)
 
 
 def race(*, size, steps, seeds, batch_size, lr, beta, heldout, log_every):
@@ -184,7 +190,7 @@ def race(*, size, steps, seeds, batch_size, lr, beta, heldout, log_every):
             config_dict = config.to_dict()
     config_dict.pop("seed")
 
-    summary = {kind: {key: _spread([r["heldout"][key] for r in runs if r["kind"] == kind])
+    summary = {kind: {key: spread([r["heldout"][key] for r in runs if r["kind"] == kind])
                       for key in METRIC_KEYS} for kind in KINDS}
 
     def run_of(kind, seed):
@@ -194,7 +200,7 @@ def race(*, size, steps, seeds, batch_size, lr, beta, heldout, log_every):
     paired = {}
     for kind in ("manual", "dilated"):
         paired[f"{kind}-autodiff"] = {
-            key: _spread([run_of(kind, s)["heldout"][key] - run_of("autodiff", s)["heldout"][key]
+            key: spread([run_of(kind, s)["heldout"][key] - run_of("autodiff", s)["heldout"][key]
                           for s in seeds])
             for key in METRIC_KEYS}
     # Hand-written and automatic gradients agree to the bit, so their runs should too.

@@ -64,6 +64,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from stegutils import backprop, data, metrics, models, train  # noqa: E402
+from stegutils.runs import append_line_atomic, json_line  # noqa: E402
+
+# Chapter 6's short race (benchmarks/backprop.py) and this one summarise alike.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from backprop import objective, spread  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "race.json"
 METRICS = ("loss", "cover_psnr", "secret_psnr", "cover_mpe", "secret_mpe", "cover_ssim",
@@ -117,14 +122,6 @@ SETTINGS = {
 
 def run_name(setting, arm, seed):
     return f"{setting}-{arm.name}-seed{seed}"
-
-
-def _append_jsonl(path, record):
-    """Append one JSON line and flush it to disk (a cut-off last line is ignored)."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _read_jsonl(path):
@@ -191,11 +188,9 @@ class Run:
             summary = metrics.summarize(metrics.image_report(pairs.covers, containers,
                                                              pairs.secrets, revealed))
             out[split] = {key: summary[key] for key in METRICS if key in summary}
-            # The training objective on these pairs: means over pairs and pixels.
-            cover_mse = float(np.mean((containers - pairs.covers) ** 2))
-            secret_mse = float(np.mean((revealed - pairs.secrets) ** 2))
-            out[split].update(cover_mse=cover_mse, secret_mse=secret_mse,
-                              loss=cover_mse + self.arm.beta * secret_mse)
+            out[split].update(objective(covers=pairs.covers, containers=containers,
+                                        secrets=pairs.secrets, revealed=revealed,
+                                        beta=self.arm.beta))
         return out
 
     def advance(self):
@@ -216,7 +211,7 @@ class Run:
         except train.TrainingError as error:
             self.diverged = {"diverged": True, "at_or_before_step": target,
                              "message": str(error).splitlines()[0]}
-            _append_jsonl(self.records_path, self.diverged)
+            append_line_atomic(self.records_path, json_line(self.diverged))
             self.records.append(self.diverged)
             return self.diverged
         seconds = time.perf_counter() - began
@@ -239,24 +234,16 @@ class Run:
         if window:
             record["train_batches"] = {key: float(np.mean([r[key] for r in window]))
                                        for key in ("loss", "cover_psnr", "secret_psnr")}
-        _append_jsonl(self.records_path, record)
+        append_line_atomic(self.records_path, json_line(record))
         self.records.append(record)
         return record
-
-
-def _spread(values):
-    values = np.asarray(values, dtype=np.float64)
-    return {"mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "min": float(values.min()), "max": float(values.max()),
-            "values": [float(v) for v in values]}
 
 
 def _at(run, step):
     return next((r for r in run.records if r.get("step") == step), None)
 
 
-def summarize_setting(setting, runs, seeds, manual_steps):
+def summarize_setting(setting, runs):
     """Figures at the last step every full arm of ``setting`` reached, over seeds."""
     arms = SETTINGS[setting]["arms"]
     full = [r for r in runs if r.setting == setting and r.arm.kind != "manual"]
@@ -268,25 +255,24 @@ def summarize_setting(setting, runs, seeds, manual_steps):
                "diverged": [r.name for r in full if r.diverged is not None]}
     if common == 0:
         return summary
+    # Where the curves flatten: the gain over the last quarter of the steps.
+    eval_every = alive[0].eval_every
+    early_step = (common * 3 // 4) // eval_every * eval_every
     for arm in arms:
         arm_runs = [r for r in alive if r.arm == arm and _at(r, common)]
         if not arm_runs:
             continue
         entry = {"seeds": [r.seed for r in arm_runs]}
         for split in ("train", "heldout"):
-            entry[split] = {key: _spread([_at(r, common)[split][key] for r in arm_runs])
+            entry[split] = {key: spread([_at(r, common)[split][key] for r in arm_runs])
                             for key in METRICS + ("cover_mse", "secret_mse")}
-        # Where the curves flatten: held-out gain over the last quarter of the steps.
-        early_step = (common * 3 // 4) // runs[0].eval_every * runs[0].eval_every
-        gains = [(_at(r, common)["heldout"]["secret_psnr"]
-                  - _at(r, early_step)["heldout"]["secret_psnr"])
-                 for r in arm_runs if early_step > 0 and _at(r, early_step)]
-        if gains:
-            entry["late_gain"] = {"from_step": early_step, "to_step": common,
-                                  "heldout_secret_psnr": _spread(gains)}
-            entry["late_gain"]["heldout_cover_psnr"] = _spread(
-                [_at(r, common)["heldout"]["cover_psnr"]
-                 - _at(r, early_step)["heldout"]["cover_psnr"] for r in arm_runs])
+        measured_early = [r for r in arm_runs if early_step > 0 and _at(r, early_step)]
+        if measured_early:
+            entry["late_gain"] = {"from_step": early_step, "to_step": common, **{
+                f"heldout_{key}": spread([_at(r, common)["heldout"][key]
+                                          - _at(r, early_step)["heldout"][key]
+                                          for r in measured_early])
+                for key in ("secret_psnr", "cover_psnr")}}
         summary["arms"][arm.name] = entry
     # Paired by seed: same initial weights, same batches.
     base = arms[0]
@@ -296,7 +282,7 @@ def summarize_setting(setting, runs, seeds, manual_steps):
         if len(pairs) < 1:
             continue
         summary["paired_differences"][f"{arm.name} - {base.name}"] = {
-            split: {key: _spread([_at(a, common)[split][key] - _at(b, common)[split][key]
+            split: {key: spread([_at(a, common)[split][key] - _at(b, common)[split][key]
                                   for a, b in pairs]) for key in METRICS}
             for split in ("train", "heldout")}
     # Step times: within a round the arms ran one after the other, so the ratio of two
@@ -418,7 +404,7 @@ def write_results(args, runs, floors, began, command):
                       "records": [{k: v for k, v in rec.items()} for rec in r.records
                                   if "step" in rec]}
                      for r in setting_runs],
-            "summary": summarize_setting(setting, runs, args.seeds, args.manual_steps),
+            "summary": summarize_setting(setting, runs),
         }
     # A setting this invocation does not run keeps what an earlier one wrote.
     if args.out.exists():

@@ -53,7 +53,7 @@ BOOK_FIXTURES = ("built_book", "built_book_full")
 
 
 class BookBuild:
-    """``jupyter-book build`` of the whole book, running in the background.
+    """``jupyter-book build`` of the whole book in full mode, running in the background.
 
     Started as soon as the tests are collected (:func:`pytest_collection_finish`) when a
     selected test needs the book, so that the build, which spends much of its time in
@@ -63,7 +63,7 @@ class BookBuild:
     (``--path-output``), so it neither reads nor disturbs ``make book``'s ``_build``.
     """
 
-    def __init__(self, output, *, fast, env_changes=None):
+    def __init__(self, output, *, env_changes=None):
         import subprocess
         import sys
         from pathlib import Path
@@ -78,9 +78,7 @@ class BookBuild:
         self.output = Path(output)
         self.output.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", NO_COLOR="1")
-        env.pop("STEGUTILS_FAST", None)
-        if fast:
-            env["STEGUTILS_FAST"] = "1"
+        env.pop("STEGUTILS_FAST", None)  # full mode: fast mode is the student test's
         for name, value in (env_changes or {}).items():
             if value is None:
                 env.pop(name, None)
@@ -153,7 +151,7 @@ def _start_full_build(config):
     factory = config._tmp_path_factory  # the session's tmp_path_factory
     cache = factory.mktemp("empty-cache")
     _BOOK_BUILDS["full"] = BookBuild(
-        factory.mktemp("book-full"), fast=False,
+        factory.mktemp("book-full"),
         env_changes={"STEGUTILS_DATA": None, "STEGUTILS_CACHE": str(cache)})
 
 

@@ -840,6 +840,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"secret weight ({_default('beta')})")
     train.add_argument("--noise", type=_config_value("noise"), default=None,
                        help=f"container noise std ({_default('noise')})")
+    train.add_argument("--quantize", action=argparse.BooleanOptionalAction, default=None,
+                       help="round containers to 8 bits in training, as a saved PNG is "
+                       "(straight-through gradient); --no-quantize trains on the float "
+                       "container, as published invertible methods do (default: "
+                       f"{'--quantize' if _default('quantize') else '--no-quantize'})")
     train.add_argument("--lr", type=_config_value("lr"), default=None,
                        help=f"learning rate ({_default('lr')})")
     train.add_argument("--lr-schedule", choices=list(runs.CHOICES["lr_schedule"]),

@@ -129,6 +129,18 @@ def test_train_resume_continues_to_more_steps(capsys, tiny_run, tmp_path):
     assert steps == [3, 6, 9]
 
 
+def test_train_quantize_switch_reaches_the_config(tmp_path):
+    parser = cli.build_parser()
+    base = ["train", "--run-dir", str(tmp_path / "r")]
+    assert cli._config_from_args(parser.parse_args(base)).quantize is True
+    assert cli._config_from_args(parser.parse_args(base + ["--no-quantize"])).quantize is False
+    assert cli._config_from_args(parser.parse_args(base + ["--quantize"])).quantize is True
+    sub_help = subprocess.run([sys.executable, "-m", "stegutils", "train", "--help"],
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert "--no-quantize" in sub_help and "default: --quantize" in sub_help
+
+
 def test_train_rejects_bad_arguments_without_a_traceback(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--run-dir", str(tmp_path / "r"), "--steps", "0"])

@@ -2,6 +2,7 @@
 
     python benchmarks/invertible.py [--models invertible RUN_DIR ...] [--sizes 64 256]
                                     [--photos test|validation] [--out FILE]
+                                    [--compare A B [--compare C D ...]]
 
 Published invertible hiding figures (HiNet and its successors) reveal the secret from the
 hiding network's *floating-point* container. A container that leaves the computer is a
@@ -20,6 +21,11 @@ errors); the difference png - float is measured per pair (paired), with its own 
 ``--photos test`` (default) takes the crops from the BSDS500 *test* photos, never
 trained on; ``--photos validation`` from the photos a run held out of the *train* split
 (its ``val_photos``), for choosing between runs without looking at the test split.
+``--compare A B`` (model names as the results file keys them: a shipped model's name,
+or a run folder's name) adds the paired difference A - B over the same pairs, for each
+container kind and size, to the file's ``comparisons``: how the rounding experiment's
+twin runs (the same config, seed and data order, trained with and without 8-bit
+rounding) differ. Both must be measured in the same invocation.
 Results go to ``benchmarks/results/invertible.json`` with the exact command.
 """
 
@@ -100,6 +106,26 @@ def summarise(reports):
     return out
 
 
+def compare(reports_a, reports_b):
+    """Paired differences A - B per container kind and figure, over the same pairs."""
+    out = {}
+    for mode in ("float", "png"):
+        a, b = reports_a[mode], reports_b[mode]
+        if len(a["secret_psnr"]) != len(b["secret_psnr"]):
+            raise ValueError("the two models were measured on different pairs")
+        out[mode] = {key: interval(np.asarray(a[key], np.float64)
+                                   - np.asarray(b[key], np.float64)) for key in a}
+    return out
+
+
+def training_of(card):
+    """How the model was trained, as the results file records it."""
+    config = card["config"]
+    chosen = (card.get("validation") or {}).get("step")
+    return {"quantize_in_training": config.get("quantize"), "steps": config.get("steps"),
+            "chosen_step": chosen}
+
+
 def photos_for(kind, card):
     if kind == "test":
         return data.photos("bsds500", "test"), {"source": "bsds500", "split": "test"}
@@ -123,6 +149,10 @@ def main(argv=None):
                         help="pairs per size (default 200 at 64 px, 50 at 256 px)")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--compare", nargs=2, action="append", default=[],
+                        metavar=("A", "B"),
+                        help="also record the paired difference A - B (names as keyed in "
+                             "the results file; both measured in this invocation)")
     args = parser.parse_args(argv)
 
     command = "python benchmarks/invertible.py " + " ".join(argv)
@@ -132,9 +162,20 @@ def main(argv=None):
                                   "unrounded",
                          "png": "the container as an 8-bit PNG file"},
                "models": {}}
+    results["comparisons"] = []
     if args.out.exists():
         previous = json.loads(args.out.read_text())
         results["models"].update(previous.get("models", {}))
+        results["comparisons"] = [c for c in previous.get("comparisons", [])
+                                  if [c["a"], c["b"]] not in args.compare]
+    keys = [pathlib.Path(name).name if os.sep in str(name) or "/" in str(name) else str(name)
+            for name in args.models]
+    for a, b in args.compare:
+        missing = [n for n in (a, b) if n not in keys]
+        if missing:
+            parser.error(f"--compare {a} {b}: {', '.join(missing)} not among --models "
+                         f"(as keyed: {', '.join(keys)})")
+    per_pair = {}
     for name in args.models:
         net, card = pretrained.load(name)
         photos, source = photos_for(args.photos, card)
@@ -143,7 +184,9 @@ def main(argv=None):
             count = args.count or COUNTS.get(size, 50)
             secrets, covers = data.heldout_pairs(photos, size=size, count=count,
                                                  seed=args.seed)
-            summary = summarise(measure(net, covers=covers, secrets=secrets))
+            reports = measure(net, covers=covers, secrets=secrets)
+            per_pair[(card.get("name", str(name)), size)] = (reports, source)
+            summary = summarise(reports)
             per_size[str(size)] = summary
             for mode in ("float", "png", "png_minus_float"):
                 s = summary[mode]
@@ -155,9 +198,23 @@ def main(argv=None):
                       flush=True)
         key = card.get("name", str(name))
         results["models"][key] = {"variant": card["variant"], "photos": source,
-                                  "crop_seed": args.seed,
-                                  "quantize_in_training": card["config"].get("quantize"),
+                                  "crop_seed": args.seed, **training_of(card),
                                   "sizes": per_size, "command": command}
+    for a, b in args.compare:
+        for size in args.sizes:
+            (reports_a, source_a), (reports_b, source_b) = per_pair[(a, size)], per_pair[(b, size)]
+            if source_a != source_b:
+                raise SystemExit(f"--compare {a} {b}: measured on different photos "
+                                 f"({source_a} and {source_b}), so not paired")
+            difference = compare(reports_a, reports_b)
+            results["comparisons"].append({"a": a, "b": b, "size": size,
+                                           "difference": difference, "command": command})
+            for mode in ("float", "png"):
+                d = difference[mode]
+                print(f"{a} - {b} {size:4d}px {mode:6} cover "
+                      f"{d['cover_psnr']['mean']:+6.2f} +- {d['cover_psnr']['ci95']:.2f} dB"
+                      f"   secret {d['secret_psnr']['mean']:+6.2f} +- "
+                      f"{d['secret_psnr']['ci95']:.2f} dB", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, results)
     print(f"wrote {args.out}")

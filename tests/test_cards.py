@@ -41,7 +41,7 @@ def test_every_number_in_a_limitation_is_one_it_read_from_a_measured_field(name)
             allowed |= {f"{value:.{digits}f}" for digits in range(4)}
             allowed |= {f"{abs(value - other):.{digits}f}" for other in measured
                         for digits in range(3)}
-        for number in re.findall(r"\d+\.\d+", text):
+        for number in re.findall(r"-?\d+\.\d+", text):
             assert number in allowed, (name, number, text)
 
 

@@ -26,7 +26,7 @@ SOURCES = {
     "03_networks": ["quality.json", "speed.json", "design_trials.json", "cards"],
     "04_loss": ["quality.json", "cards"],
     "05_training": ["quality.json", "cards", "speed.json"],
-    "06_backprop": ["backprop.json", "race.json", "cards"],
+    "06_backprop": ["backprop.json", "race.json", "race_lr1e-3.json", "cards"],
     "07_failures": ["failures.json", "quality.json", "cards"],
     "08_playground": ["quality.json", "speed_full_size.json", "cards"],
     "09_invertible": ["invertible.json", "quality.json", "cards"],

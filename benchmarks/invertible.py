@@ -178,6 +178,7 @@ def main(argv=None):
     per_pair = {}
     for name in args.models:
         net, card = pretrained.load(name)
+        key = card.get("name", str(name))
         photos, source = photos_for(args.photos, card)
         per_size = {}
         for size in args.sizes:
@@ -185,18 +186,17 @@ def main(argv=None):
             secrets, covers = data.heldout_pairs(photos, size=size, count=count,
                                                  seed=args.seed)
             reports = measure(net, covers=covers, secrets=secrets)
-            per_pair[(card.get("name", str(name)), size)] = (reports, source)
+            per_pair[(key, size)] = (reports, source)
             summary = summarise(reports)
             per_size[str(size)] = summary
             for mode in ("float", "png", "png_minus_float"):
                 s = summary[mode]
-                print(f"{card.get('name', name):14} {size:4d}px {count:4d} pairs {mode:16}"
+                print(f"{key:14} {size:4d}px {count:4d} pairs {mode:16}"
                       f" cover {s['cover_psnr']['mean']:7.2f} +- {s['cover_psnr']['ci95']:.2f} dB"
                       f"   secret {s['secret_psnr']['mean']:7.2f} +- "
                       f"{s['secret_psnr']['ci95']:.2f} dB   secret mpe "
                       f"{s['secret_mpe']['mean']:6.2f} +- {s['secret_mpe']['ci95']:.2f}",
                       flush=True)
-        key = card.get("name", str(name))
         results["models"][key] = {"variant": card["variant"], "photos": source,
                                   "crop_seed": args.seed, **training_of(card),
                                   "sizes": per_size, "command": command}

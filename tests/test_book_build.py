@@ -5,16 +5,15 @@ The build goes into a temporary folder (``jupyter-book build --path-output``), w
 own execution cache, so it neither reads nor disturbs the ``_build`` of ``make book``.
 """
 
-import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -218,13 +217,7 @@ def test_book_serves_mathjax_and_the_widget_scripts_itself(built_book):
 
 
 def _check_build():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "check_build", ROOT / "book" / "_assets" / "check_build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("book/_assets/check_build.py", "check_build")
 
 
 def test_full_book_builds_with_the_builtin_photos_and_every_cell_runs(built_book_full):

@@ -1,21 +1,19 @@
 """book/_assets/check_build.py: a build with a failed notebook fails the target."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "book" / "_assets" / "check_build.py"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("check_build", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT.relative_to(ROOT), "check_build")
 
 
 # As myst-nb renders a code cell and its error output.

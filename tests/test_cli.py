@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stegutils import cli, data, metrics
+from stegutils import cli, data
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -1,11 +1,9 @@
 """The default model: what the library, its card, the command line and the measured
 comparison say it is."""
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from stegutils import cli, data, pretrained, results

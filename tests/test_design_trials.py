@@ -1,6 +1,5 @@
 """benchmarks/design_trials.py: the record of the design trials, from run folders."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +8,8 @@ import numpy as np
 import pytest
 
 from stegutils import data, train
+
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,11 +20,7 @@ def held_out_photos(config):
 
 @pytest.fixture(scope="module")
 def trials():
-    spec = importlib.util.spec_from_file_location("design_trials_benchmark",
-                                                  ROOT / "benchmarks" / "design_trials.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/design_trials.py", "design_trials_benchmark")
 
 
 def test_the_validation_rule_is_the_trainers(tiny_run, tmp_path):

@@ -1,6 +1,5 @@
 """benchmarks/invertible.py: float against PNG containers, and paired model comparisons."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -8,16 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("invertible_benchmark",
-                                                  ROOT / "benchmarks" / "invertible.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/invertible.py", "invertible_benchmark")
 
 
 def _reports(values):

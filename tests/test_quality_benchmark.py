@@ -1,6 +1,5 @@
 """benchmarks/quality.py: intervals, the cross-collection figure, paired differences."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -8,15 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark",
-                                                  ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{name}.py", f"{name}_benchmark")
 
 
 @pytest.fixture(scope="module")

@@ -1,25 +1,21 @@
 """benchmarks/race.py: the long race, resumable, with its summary (on tiny images)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import smooth_photos
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def race(monkeypatch):
-    spec = importlib.util.spec_from_file_location("race_benchmark",
-                                                  ROOT / "benchmarks" / "race.py")
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclass looks itself up
-    spec.loader.exec_module(module)
+    # Registered in sys.modules: its dataclass looks itself up.
+    module = load_script("benchmarks/race.py", "race_benchmark", monkeypatch=monkeypatch)
     # Tiny images and photos, and two arms in our setting, so that the test is quick;
     # the logic (rounds, resuming, pairing, summary) is the real one.
     photos = {"train": smooth_photos(100, height=20, width=20, seed=1),

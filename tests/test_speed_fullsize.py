@@ -4,20 +4,18 @@ The figures themselves (12 and 36 megapixels, 100 pairs) take minutes and are me
 by ``python benchmarks/speed.py``; this checks that the section runs and what it records.
 """
 
-import importlib.util
 import pathlib
 
 import pytest
+
+from scripts import load_script
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def fullsize():
-    spec = importlib.util.spec_from_file_location("fullsize", ROOT / "benchmarks" / "fullsize.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/fullsize.py", "fullsize")
 
 
 def test_sizes_and_verdicts(fullsize):

@@ -1,6 +1,5 @@
 """benchmarks/speed.py's targets: latency, training efficiency, the load, the verdicts."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,16 +7,14 @@ import pytest
 
 from stegutils import pretrained
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def speed():
-    spec = importlib.util.spec_from_file_location("speed_benchmark",
-                                                  ROOT / "benchmarks" / "speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/speed.py", "speed_benchmark")
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ small synthetic notebook, write a small synthetic book, strip the real chapters,
 the rendered pages.
 """
 
-import importlib.util
 import os
 import re
 import shutil
@@ -21,6 +20,8 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "book" / "_assets" / "student.py"
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
@@ -28,14 +29,7 @@ SOLUTION_DIRECTIVE = re.compile(r"^\s*(?:`{3,}|~{3,}|:{3,})\s*\{solution(?:-star
                                 re.MULTILINE)
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("student_edition", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-student = _load_script()
+student = load_script(SCRIPT.relative_to(ROOT), "student_edition")
 
 
 def _tags(cell):

@@ -9,6 +9,8 @@ import pytest
 from stegutils import results as results_module
 from stegutils import timings
 
+from scripts import load_script
+
 MACHINE = {"os": "Linux", "architecture": "x86_64", "cpu": "AMD EPYC", "cpus": 2,
            "bfloat16": True, "gpus": [], "tensorflow": "2.21.0"}
 NOT_MEASURED = ("Timings for this page have not been measured yet "
@@ -141,14 +143,7 @@ def test_durations_read_as_words():
 
 
 def _chapters_script():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "chapters.py"
-    spec = importlib.util.spec_from_file_location("chapters_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/chapters.py", "chapters_benchmark")
 
 
 def test_a_partial_benchmark_run_updates_only_what_it_ran(write):

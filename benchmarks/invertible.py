@@ -168,8 +168,7 @@ def main(argv=None):
         results["models"].update(previous.get("models", {}))
         results["comparisons"] = [c for c in previous.get("comparisons", [])
                                   if [c["a"], c["b"]] not in args.compare]
-    keys = [pathlib.Path(name).name if os.sep in str(name) or "/" in str(name) else str(name)
-            for name in args.models]
+    keys = [pretrained.model_name(name) for name in args.models]
     for a, b in args.compare:
         missing = [n for n in (a, b) if n not in keys]
         if missing:

@@ -190,13 +190,27 @@ def load(name_or_dir: str | os.PathLike | None = None, *, precision: str = "floa
     raise ValueError(_unknown_model_message(str(name_or_dir)))
 
 
+def model_name(name_or_dir: str | os.PathLike | None = None) -> str:
+    """The name that :func:`load` gives a model's card, without loading it.
+
+    A shipped model's name is its own; a run folder's is the folder's name
+    (``runs/twin-quantize`` is ``"twin-quantize"``). The benchmarks key their results
+    files by it, so a command can check the names it was given before measuring.
+    """
+    name_or_dir = DEFAULT_MODEL if name_or_dir is None else name_or_dir
+    path = pathlib.Path(name_or_dir)
+    if path.is_dir():
+        return path.resolve().name
+    return str(name_or_dir)
+
+
 def _load_run(run_dir, precision):
     folder = _runs.RunDir(run_dir)
     config = folder.config()
     weights = folder.weights()
     folder.check_weights(weights)
     info = {
-        "name": run_dir.name,
+        "name": model_name(run_dir),
         "variant": config.variant,
         "config": config.to_dict(),
         "weights": str(weights),

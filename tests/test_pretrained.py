@@ -43,6 +43,17 @@ def test_a_shipped_model_gives_the_same_containers_as_its_run(shipped, tiny_run)
     np.testing.assert_array_equal(from_run.hide(cover, secret), from_name.hide(cover, secret))
 
 
+def test_model_name_is_the_name_load_gives_the_card(shipped, tiny_run, tmp_path, monkeypatch):
+    assert pretrained.model_name("tiny") == pretrained.load("tiny")[1]["name"] == "tiny"
+    assert pretrained.model_name(tiny_run) == pretrained.load(tiny_run)[1]["name"]
+    assert pretrained.model_name(tiny_run) == tiny_run.name
+    # A folder given as "." or with a trailing slash is named by the folder itself.
+    monkeypatch.chdir(tiny_run)
+    assert pretrained.model_name(".") == pretrained.load(".")[1]["name"] == tiny_run.name
+    assert pretrained.model_name(f"../{tiny_run.name}/") == tiny_run.name
+    assert pretrained.model_name() == pretrained.DEFAULT_MODEL
+
+
 def test_a_changed_weights_file_fails_the_hash_check(shipped):
     path = shipped / "tiny.weights.h5"
     data = bytearray(path.read_bytes())

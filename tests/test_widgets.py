@@ -496,7 +496,8 @@ def fast_pg():
 
 
 def floor_measured_here(pg):
-    net = pretrained.load("fast")[0]
+    # At the playground's own precision ("auto" computes in bfloat16 on a CPU that has it).
+    net = pretrained.load("fast", precision=pg.precision)[0]
     cover, secret = pg.panels.cover, pg.panels.secret
     nothing = data.to_float(data.to_uint8(net.reveal(cover)))
     return metrics.psnr(secret, nothing)[0]
@@ -523,7 +524,7 @@ def test_the_panel_says_why_the_secret_is_gone_measured_and_where_a_robust_model
     assert f"scores {secret_psnr:.1f} dB" in text and f"the floor, {floor:.1f} dB" in text
     assert "4:2:0 chroma subsampling" in text
     # The 4:4:4 comparison is measured too: the same quality without subsampling.
-    net = pretrained.load("fast")[0]
+    net = pretrained.load("fast", precision=pg.precision)[0]
     whole = widgets.apply_attack(pg.panels.container, "jpeg", 95, chroma_subsampling=False)
     kept = metrics.psnr(pg.panels.secret, data.to_float(data.to_uint8(net.reveal(whole))))[0]
     assert f"With 4:4:4 at the same quality it comes back at {kept:.1f} dB" in text

@@ -2,6 +2,7 @@
 
     python benchmarks/design_trials.py RUN_DIR [RUN_DIR ...] [--shipped fast invertible]
                                        [--out FILE]
+    python benchmarks/design_trials.py --update-shipped [--shipped robust ...]
 
 For each run folder written by ``stegutils train`` (a trial, or the run a shipped model
 came from): its design (variant and options, beta, learning rate and schedule, gradient
@@ -20,11 +21,17 @@ BSDS500 test split is not used here: designs are chosen on validation photos.
 
 The JSON (default ``benchmarks/results/design_trials.json``) names the runs by their
 folder names only: the folders live outside the repository.
+
+``--update-shipped`` measures only the shipped models again (after one is re-trained and
+re-shipped), on the same validation pairs as the file's runs, rebuilt from the design the
+file records for the run whose pairs they are; the runs' records, which need their
+folders, are kept as they are, and the file names both commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -220,14 +227,93 @@ def _portable(token):
         return f"runs/{path.name}" if path.is_dir() else path.name
 
 
+def reference_config(previous: dict, data_source=None) -> train.Config:
+    """The config whose validation pairs a results file was measured on, from the design
+    it records for that run (``validation.pairs_of_run``); ``data_source`` in place of
+    the recorded photos (a folder is recorded by its name only)."""
+    name = previous["validation"]["pairs_of_run"]
+    recorded = previous["runs"][name]["design"]
+    fields = {field.name for field in dataclasses.fields(train.Config)}
+    values = {key: value for key, value in recorded.items() if key in fields}
+    values.pop("init_from", None)  # how the run started; nothing to do with its pairs
+    if data_source is not None:
+        values["data"] = str(data_source)
+    return train.Config(**values)
+
+
+def measure_shipped(names, run_dirs, secrets, covers, beta, reference):
+    """Each shipped model's record, measured on the validation pairs; and the reports."""
+    out, reports = {}, {}
+    for name in names:
+        record = card_record(name, run_dirs)
+        config = train.Config.from_dict(pretrained.card(name)["config"])
+        if (config.data, config.val_photos) == (reference.data, reference.val_photos):
+            net, _ = pretrained.load(name)
+            reports[f"shipped {name}"] = measure(net, secrets, covers, beta)
+            record["validation"] = summarise(reports[f"shipped {name}"], config.beta)
+        else:
+            record["validation_note"] = "held out other photos: not measured on these"
+        out[name] = record
+        shown = record.get("validation", {})
+        print(f"shipped {name:14} {record['steps']} steps, "
+              f"{(record['train_seconds'] or 0) / 60:.0f} min training; validation cover "
+              f"{shown.get('cover_psnr', float('nan')):.2f} dB, secret "
+              f"{shown.get('secret_psnr', float('nan')):.2f} dB", flush=True)
+    return out, reports
+
+
+def update_shipped(args, argv, parser):
+    """``--update-shipped``: the shipped models measured again, the runs' records kept."""
+    if args.runs:
+        parser.error("--update-shipped measures the shipped models only and keeps the "
+                     "file's runs: give no run folders")
+    if not args.out.is_file():
+        parser.error(f"--update-shipped needs an existing {args.out.name}: run the trials "
+                     "with their run folders first")
+    previous = json.loads(args.out.read_text())
+    reference = reference_config(previous, args.data)
+    try:
+        photos, (secrets, covers) = validation_set(reference)
+    except ValueError as error:
+        raise SystemExit(f"the runs' photos ({reference.data!r}) are not here ({error}); "
+                         "give them with --data") from None
+    expected = (previous["validation"]["photos"], previous["validation"]["pairs"])
+    if (len(photos), int(len(secrets))) != expected:
+        raise SystemExit(f"the validation photos here ({len(photos)} photos, {len(secrets)} "
+                         f"pairs) are not the file's ({expected[0]} photos, {expected[1]} "
+                         "pairs): is STEGUTILS_DATA the same collection?")
+    shipped = pretrained.list() if args.shipped is None else args.shipped
+    measured, _ = measure_shipped(shipped, (), secrets, covers,
+                                  previous["validation"]["loss_beta"], reference)
+    previous["shipped"].update(measured)
+    previous["shipped_command"] = ("python benchmarks/design_trials.py "
+                                   + " ".join(_portable(a) for a in argv))
+    previous["shipped_time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    train.write_json_atomic(args.out, previous)
+    print(f"wrote {args.out}")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=pathlib.Path, help="run folders")
+    parser.add_argument("runs", nargs="*", type=pathlib.Path, help="run folders")
     parser.add_argument("--shipped", nargs="*", default=None,
                         help="shipped models to measure too (default: every shipped model)")
+    parser.add_argument("--update-shipped", action="store_true",
+                        help="measure only the shipped models again, on the file's "
+                             "validation pairs, keeping its runs")
+    parser.add_argument("--data", default=None,
+                        help="with --update-shipped: the photos the runs trained on, where "
+                             "the file names a folder (it keeps only the folder's name)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.data is not None and not args.update_shipped:
+        parser.error("--data goes with --update-shipped (the runs' own configs say where "
+                     "their photos are)")
+    if args.update_shipped:
+        return update_shipped(args, argv, parser)
+    if not args.runs:
+        parser.error("give the run folders of the trials (or --update-shipped)")
 
     records = {}
     for run_dir in args.runs:
@@ -280,21 +366,9 @@ def main(argv=None):
               f"cover {shown.get('cover_psnr', float('nan')):.2f} dB, secret "
               f"{shown.get('secret_psnr', float('nan')):.2f} dB, loss "
               f"{shown.get('val_loss', float('nan')):.6f}", flush=True)
-    for name in shipped:
-        record = card_record(name, args.runs)
-        config = train.Config.from_dict(pretrained.card(name)["config"])
-        if (config.data, config.val_photos) == (reference.data, reference.val_photos):
-            net, _ = pretrained.load(name)
-            reports[f"shipped {name}"] = measure(net, secrets, covers, beta)
-            record["validation"] = summarise(reports[f"shipped {name}"], config.beta)
-        else:
-            record["validation_note"] = "held out other photos: not measured on these"
-        result["shipped"][name] = record
-        shown = record.get("validation", {})
-        print(f"shipped {name:14} {record['steps']} steps, "
-              f"{(record['train_seconds'] or 0) / 60:.0f} min training; validation cover "
-              f"{shown.get('cover_psnr', float('nan')):.2f} dB, secret "
-              f"{shown.get('secret_psnr', float('nan')):.2f} dB", flush=True)
+    result["shipped"], shipped_reports = measure_shipped(shipped, args.runs, secrets, covers,
+                                                          beta, reference)
+    reports.update(shipped_reports)
 
     # The trials that ran side by side until the same moment had the same wall time on
     # the same machine: the fair race. The best of them by validation loss, and how

@@ -67,3 +67,39 @@ def test_the_record_names_designs_steps_times_and_validation(trials, tiny_run, t
     assert behind["val_loss"] == 0 and not behind["clearly_behind"]
     assert result["validation"]["photos"] == len(held_out_photos(config))
     assert "validation cover" in capsys.readouterr().out
+
+
+def test_update_shipped_measures_the_shipped_models_again_and_keeps_the_runs(
+        trials, tiny_run, photo_folder, tmp_path, monkeypatch, capsys):
+    from stegutils import pretrained
+
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "weights")
+    pretrained.export(tiny_run, "tiny")
+    run = tmp_path / "trial"
+    shutil.copytree(tiny_run, run)
+    out = tmp_path / "design_trials.json"
+    trials.main([str(run), "--shipped", "tiny", "--out", str(out)])
+    first = json.loads(out.read_text())
+    shutil.rmtree(run)  # the run folders are gone; the shipped model is all there is
+
+    # The file keeps a photo folder's name only: without the folder, a clear error.
+    with pytest.raises(SystemExit, match="give them with --data"):
+        trials.main(["--update-shipped", "--out", str(out)])
+    trials.main(["--update-shipped", "--data", str(photo_folder), "--out", str(out)])
+    again = json.loads(out.read_text())
+    assert again["runs"] == first["runs"] and again["command"] == first["command"]
+    assert again["shipped_command"].startswith("python benchmarks/design_trials.py "
+                                               "--update-shipped --data ")
+    assert str(tmp_path) not in out.read_text()
+    # The same weights on the same pairs, rebuilt from the recorded design: the same figures.
+    for key in ("val_loss", "cover_psnr", "secret_psnr"):
+        assert again["shipped"]["tiny"]["validation"][key] == pytest.approx(
+            first["shipped"]["tiny"]["validation"][key], abs=1e-6)
+    assert again["shipped"]["tiny"]["sha256"] == pretrained.card("tiny")["sha256"]
+
+    with pytest.raises(SystemExit):
+        trials.main(["--update-shipped", str(tiny_run), "--out", str(out)])
+    assert "give no run folders" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        trials.main(["--update-shipped", "--out", str(tmp_path / "none.json")])
+    assert "needs an existing none.json" in capsys.readouterr().err

@@ -175,9 +175,8 @@ def main(argv=None):
             parser.error(f"--compare {a} {b}: {', '.join(missing)} not among --models "
                          f"(as keyed: {', '.join(keys)})")
     per_pair = {}
-    for name in args.models:
+    for name, key in zip(args.models, keys):
         net, card = pretrained.load(name)
-        key = card.get("name", str(name))
         photos, source = photos_for(args.photos, card)
         per_size = {}
         for size in args.sizes:

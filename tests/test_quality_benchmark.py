@@ -2,14 +2,11 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scripts import load_script
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script(name):

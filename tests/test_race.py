@@ -1,15 +1,12 @@
 """benchmarks/race.py: the long race, resumable, with its summary (on tiny images)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import smooth_photos
 from scripts import load_script
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

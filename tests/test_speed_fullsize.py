@@ -4,13 +4,9 @@ The figures themselves (12 and 36 megapixels, 100 pairs) take minutes and are me
 by ``python benchmarks/speed.py``; this checks that the section runs and what it records.
 """
 
-import pathlib
-
 import pytest
 
 from scripts import load_script
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """benchmarks/speed.py's targets: latency, training efficiency, the load, the verdicts."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from stegutils import pretrained
 
 from scripts import load_script
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

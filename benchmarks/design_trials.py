@@ -242,9 +242,10 @@ def reference_config(previous: dict, data_source=None) -> train.Config:
 
 
 def measure_shipped(names, run_dirs, secrets, covers, beta, reference):
-    """Each shipped model's record, measured on the validation pairs; and the reports."""
+    """Each shipped model's record (``names``, or every shipped model for None), measured
+    on the validation pairs; and the reports."""
     out, reports = {}, {}
-    for name in names:
+    for name in pretrained.list() if names is None else names:
         record = card_record(name, run_dirs)
         config = train.Config.from_dict(pretrained.card(name)["config"])
         if (config.data, config.val_photos) == (reference.data, reference.val_photos):
@@ -282,12 +283,13 @@ def update_shipped(args, argv, parser):
         raise SystemExit(f"the validation photos here ({len(photos)} photos, {len(secrets)} "
                          f"pairs) are not the file's ({expected[0]} photos, {expected[1]} "
                          "pairs): is STEGUTILS_DATA the same collection?")
-    shipped = pretrained.list() if args.shipped is None else args.shipped
-    measured, _ = measure_shipped(shipped, (), secrets, covers,
+    measured, _ = measure_shipped(args.shipped, (), secrets, covers,
                                   previous["validation"]["loss_beta"], reference)
     previous["shipped"].update(measured)
+    # A photo folder by its name, as the cards write it (not as a run folder).
     previous["shipped_command"] = ("python benchmarks/design_trials.py "
-                                   + " ".join(_portable(a) for a in argv))
+                                   + " ".join(_portable(a)
+                                              for a in pretrained._portable_argv(argv)))
     previous["shipped_time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     train.write_json_atomic(args.out, previous)
     print(f"wrote {args.out}")
@@ -321,7 +323,6 @@ def main(argv=None):
     together = overlaps(records)
     reference = train.load_config(args.runs[0])
     photos, (secrets, covers) = validation_set(reference)
-    shipped = pretrained.list() if args.shipped is None else args.shipped
     beta = reference.beta
     command = "python benchmarks/design_trials.py " + " ".join(_portable(a) for a in argv)
     result = {
@@ -366,8 +367,8 @@ def main(argv=None):
               f"cover {shown.get('cover_psnr', float('nan')):.2f} dB, secret "
               f"{shown.get('secret_psnr', float('nan')):.2f} dB, loss "
               f"{shown.get('val_loss', float('nan')):.6f}", flush=True)
-    result["shipped"], shipped_reports = measure_shipped(shipped, args.runs, secrets, covers,
-                                                          beta, reference)
+    result["shipped"], shipped_reports = measure_shipped(args.shipped, args.runs, secrets,
+                                                          covers, beta, reference)
     reports.update(shipped_reports)
 
     # The trials that ran side by side until the same moment had the same wall time on

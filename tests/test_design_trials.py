@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,6 @@ import pytest
 from stegutils import data, train
 
 from scripts import load_script
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def held_out_photos(config):
@@ -90,6 +87,8 @@ def test_update_shipped_measures_the_shipped_models_again_and_keeps_the_runs(
     assert again["runs"] == first["runs"] and again["command"] == first["command"]
     assert again["shipped_command"].startswith("python benchmarks/design_trials.py "
                                                "--update-shipped --data ")
+    # The photo folder by its name, as a card writes it, not as a run folder.
+    assert f"--data {photo_folder.name} " in again["shipped_command"]
     assert str(tmp_path) not in out.read_text()
     # The same weights on the same pairs, rebuilt from the recorded design: the same figures.
     for key in ("val_loss", "cover_psnr", "secret_psnr"):

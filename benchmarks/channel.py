@@ -26,7 +26,6 @@ figures after the channel into its model card (``channel``). Needs BSDS500 (``ST
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import sys

@@ -60,7 +60,6 @@ script, not for figures) and writes to a temporary file unless ``--out`` is give
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pathlib
 import sys

@@ -43,7 +43,8 @@ already taken). A run that diverges is recorded as such and the others go on.
 After every round the results go, atomically, to ``--out`` (default
 ``benchmarks/results/race.json``), which chapter 6 reads: the config of each setting,
 every run's measurements, and a summary at the last step that every full arm of a
-setting reached. Numbers depend on the machine and its load: the file records both.
+setting reached (where a run diverged, also at the last step that every run measured,
+the diverged ones included, so that all seeds still pair there). Numbers depend on the machine and its load: the file records both.
 Nothing here is a test.
 """
 
@@ -243,6 +244,42 @@ def _at(run, step):
     return next((r for r in run.records if r.get("step") == step), None)
 
 
+def _figures_at(arms, runs, step):
+    """Each arm's figures at ``step`` over its seeds, and the differences paired by seed."""
+    figures = {"arms": {}, "paired_differences": {}}
+    # Where the curves flatten: the gain over the last quarter of the steps.
+    eval_every = runs[0].eval_every
+    early_step = (step * 3 // 4) // eval_every * eval_every
+    for arm in arms:
+        arm_runs = [r for r in runs if r.arm == arm and _at(r, step)]
+        if not arm_runs:
+            continue
+        entry = {"seeds": [r.seed for r in arm_runs]}
+        for split in ("train", "heldout"):
+            entry[split] = {key: spread([_at(r, step)[split][key] for r in arm_runs])
+                            for key in METRICS + ("cover_mse", "secret_mse")}
+        measured_early = [r for r in arm_runs if early_step > 0 and _at(r, early_step)]
+        if measured_early:
+            entry["late_gain"] = {"from_step": early_step, "to_step": step, **{
+                f"heldout_{key}": spread([_at(r, step)["heldout"][key]
+                                          - _at(r, early_step)["heldout"][key]
+                                          for r in measured_early])
+                for key in ("secret_psnr", "cover_psnr")}}
+        figures["arms"][arm.name] = entry
+    # Paired by seed: same initial weights, same batches.
+    base = arms[0]
+    for arm in arms[1:]:
+        pairs = [(a, b) for a in runs if a.arm == arm for b in runs
+                 if b.arm == base and b.seed == a.seed and _at(a, step) and _at(b, step)]
+        if len(pairs) < 1:
+            continue
+        figures["paired_differences"][f"{arm.name} - {base.name}"] = {
+            split: {key: spread([_at(a, step)[split][key] - _at(b, step)[split][key]
+                                  for a, b in pairs]) for key in METRICS}
+            for split in ("train", "heldout")}
+    return figures
+
+
 def summarize_setting(setting, runs):
     """Figures at the last step every full arm of ``setting`` reached, over seeds."""
     arms = SETTINGS[setting]["arms"]
@@ -255,36 +292,15 @@ def summarize_setting(setting, runs):
                "diverged": [r.name for r in full if r.diverged is not None]}
     if common == 0:
         return summary
-    # Where the curves flatten: the gain over the last quarter of the steps.
-    eval_every = alive[0].eval_every
-    early_step = (common * 3 // 4) // eval_every * eval_every
-    for arm in arms:
-        arm_runs = [r for r in alive if r.arm == arm and _at(r, common)]
-        if not arm_runs:
-            continue
-        entry = {"seeds": [r.seed for r in arm_runs]}
-        for split in ("train", "heldout"):
-            entry[split] = {key: spread([_at(r, common)[split][key] for r in arm_runs])
-                            for key in METRICS + ("cover_mse", "secret_mse")}
-        measured_early = [r for r in arm_runs if early_step > 0 and _at(r, early_step)]
-        if measured_early:
-            entry["late_gain"] = {"from_step": early_step, "to_step": common, **{
-                f"heldout_{key}": spread([_at(r, common)["heldout"][key]
-                                          - _at(r, early_step)["heldout"][key]
-                                          for r in measured_early])
-                for key in ("secret_psnr", "cover_psnr")}}
-        summary["arms"][arm.name] = entry
-    # Paired by seed: same initial weights, same batches.
-    base = arms[0]
-    for arm in arms[1:]:
-        pairs = [(a, b) for a in alive if a.arm == arm for b in alive
-                 if b.arm == base and b.seed == a.seed and _at(a, common) and _at(b, common)]
-        if len(pairs) < 1:
-            continue
-        summary["paired_differences"][f"{arm.name} - {base.name}"] = {
-            split: {key: spread([_at(a, common)[split][key] - _at(b, common)[split][key]
-                                  for a, b in pairs]) for key in METRICS}
-            for split in ("train", "heldout")}
+    summary.update(_figures_at(arms, alive, common))
+    # A run that diverged leaves its arm with fewer seeds from then on; the last step that
+    # every run of the setting measured, the diverged ones included, still pairs them all.
+    measured = [{rec["step"] for rec in r.records if "step" in rec} for r in full]
+    shared = set.intersection(*measured) - {0}
+    if summary["diverged"] and shared and max(shared) < common:
+        before = max(shared)
+        summary["before_divergence"] = {"common_step": before,
+                                        **_figures_at(arms, full, before)}
     # Step times: within a round the arms ran one after the other, so the ratio of two
     # arms' segment times in the same round cancels the load they shared.
     timing = {}

@@ -1,6 +1,7 @@
 """benchmarks/race.py: the long race, resumable, with its summary (on tiny images)."""
 
 import json
+import types
 
 import numpy as np
 import pytest
@@ -133,3 +134,40 @@ def test_a_run_stopped_between_segments_goes_on_to_the_segments_end(race, tmp_pa
     record = again[0].advance()
     assert record["step"] == 4 and record["segment_steps"] == 1
     assert [r["step"] for r in again[0].records] == [0, 4]
+
+
+def test_a_diverged_run_is_paired_at_the_last_step_every_run_measured(race):
+    # Two arms, two seeds, measured every 2 steps; dilated seed 0 diverges after step 2.
+    def record(step, secret):
+        figures = {key: 1.0 for key in race.METRICS + ("cover_mse", "secret_mse")}
+        return {"step": step, "train": dict(figures, secret_psnr=secret),
+                "heldout": dict(figures, secret_psnr=secret)}
+
+    def fake_run(kind, beta, seed, secrets, diverged=False):
+        records = [record(2 * i, s) for i, s in enumerate(secrets)]
+        if diverged:
+            records.append({"diverged": True, "message": "training diverged at step 3"})
+        return types.SimpleNamespace(
+            setting="ours", arm=race.Arm(kind, beta), seed=seed, eval_every=2,
+            name=f"ours-{kind}-beta{beta:g}-seed{seed}", records=records,
+            step=2 * (len(secrets) - 1), diverged=records[-1] if diverged else None)
+
+    runs = [fake_run("dilated", 0.75, 0, [10, 12], diverged=True),
+            fake_run("dilated", 0.75, 1, [10, 13, 14, 15]),
+            fake_run("autodiff", 3.0, 0, [10, 15, 16, 17]),
+            fake_run("autodiff", 3.0, 1, [10, 14, 18, 19])]
+    summary = race.summarize_setting("ours", runs)
+    assert summary["common_step"] == 6
+    assert summary["diverged"] == ["ours-dilated-beta0.75-seed0"]
+    # At step 6 one dilated seed is left: one pair.
+    pair = summary["paired_differences"]["autodiff-beta3 - dilated-beta0.75"]
+    assert pair["heldout"]["secret_psnr"]["values"] == [4.0]
+    # At step 2, before the divergence, both seeds pair.
+    before = summary["before_divergence"]
+    assert before["common_step"] == 2
+    assert before["arms"]["dilated-beta0.75"]["seeds"] == [0, 1]
+    pair = before["paired_differences"]["autodiff-beta3 - dilated-beta0.75"]
+    assert pair["heldout"]["secret_psnr"]["values"] == [3.0, 1.0]
+    # Without a divergence there is nothing to add.
+    runs[0] = fake_run("dilated", 0.75, 0, [10, 12, 13, 14])
+    assert "before_divergence" not in race.summarize_setting("ours", runs)

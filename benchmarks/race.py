@@ -44,7 +44,8 @@ After every round the results go, atomically, to ``--out`` (default
 ``benchmarks/results/race.json``), which chapter 6 reads: the config of each setting,
 every run's measurements, and a summary at the last step that every full arm of a
 setting reached (where a run diverged, also at the last step that every run measured,
-the diverged ones included, so that all seeds still pair there). Numbers depend on the machine and its load: the file records both.
+the diverged ones included, so that all seeds still pair there). Numbers depend on the
+machine and its load: the file records both.
 Nothing here is a test.
 """
 

@@ -1,8 +1,9 @@
 """The long race: autodiff against dilated (and manual) backprop, run until it concludes.
 
     STEGUTILS_DATA=../shared/data python benchmarks/race.py --work-dir ../runs/race \\
-        [--settings blog ours] [--seeds 0 1 2] [--blog-steps 3000] [--ours-steps 3000]
-        [--eval-every 250] [--manual-steps 250] [--out FILE]
+        [--settings blog ours blog-long] [--seeds 0 1 2] [--blog-steps 3000]
+        [--ours-steps 3000] [--long-steps 3000] [--eval-every 250] [--manual-steps 250]
+        [--out FILE]
 
 Chapter 6 races the three gradient sources of :mod:`stegutils.backprop` for a few hundred
 steps live; this script runs the race long enough to say where it ends, in two settings:
@@ -16,6 +17,13 @@ steps live; this script runs the race long enough to say where it ends, in two s
     batch 4, beta 0.75, the same constant-rate Adam. Arms: dilated at beta 0.75 and
     autodiff at beta 0.75, 1.5, 3 and 6: does a larger beta with the true gradient reach
     the dilated run's point on the cover/secret plane, or pass it?
+``blog-long``
+    The blog post's setting again, autodiff alone, for ``--long-steps``: where do its
+    curves flatten? Its runs start from the same initial weights and draw the same
+    batches as the ``blog`` setting's autodiff runs of the same seed, so up to the
+    ``blog`` budget they repeat them (on the same machine, step for step). It exists
+    because the dilated arm of ``blog`` had diverged on two seeds of three by step 1500,
+    so running both arms on would have spent most of the time on runs with no rival.
 
 Each arm runs for every seed; within a seed, all arms share the initial weights, the
 batches and their order (:func:`stegutils.backprop.make_trainer` changes only the
@@ -36,12 +44,13 @@ interleaved within a round, give each method's step time with its spread on the 
 load (recorded beside them). Each run is an ordinary run folder under ``--work-dir``
 (checkpoints every segment, outside the repository): stop the script at any time
 (Ctrl-C or SIGTERM finish the step in progress and checkpoint) and start it again with
-the same arguments to resume; a larger ``--blog-steps``/``--ours-steps`` extends the
-race (the learning rate is constant, so a longer budget does not change the steps
+the same arguments to resume; a larger ``--blog-steps``/``--ours-steps``/``--long-steps``
+extends the race (the learning rate is constant, so a longer budget does not change the steps
 already taken). A run that diverges is recorded as such and the others go on.
 
 After every round the results go, atomically, to ``--out`` (default
-``benchmarks/results/race.json``), which chapter 6 reads: the config of each setting,
+``benchmarks/results/race.json``), which chapter 6 reads: the command and config of
+each setting (a setting this invocation does not run keeps what an earlier one wrote),
 every run's measurements, and a summary at the last step that every full arm of a
 setting reached (where a run diverged, also at the last step that every run measured,
 the diverged ones included, so that all seeds still pair there). Numbers depend on the
@@ -102,6 +111,19 @@ SETTINGS = {
         "config": dict(variant="seed", pairs="seed-recipe", size=80, batch_size=8,
                        beta=1.0),
         "arms": [Arm("autodiff", 1.0), Arm("dilated", 1.0)],
+        "train_pairs": "the run's own 50 fixed training pairs",
+        "heldout_pairs": "50 pairs of BSDS500 test photos resized whole to 80x80 "
+                         f"(data.seed_recipe(test, size=80, seed={HELDOUT_SEED}))",
+    },
+    # The blog post's setting, autodiff alone, run on past the race's end. By step 1500 of
+    # the race the dilated rule had diverged on two seeds of three and collapsed on the
+    # third; the true gradient was still climbing. This setting measures where it flattens.
+    "blog-long": {
+        "description": "the blog post's setting (as blog), autodiff alone, run on to "
+                       "measure where its curves flatten",
+        "config": dict(variant="seed", pairs="seed-recipe", size=80, batch_size=8,
+                       beta=1.0),
+        "arms": [Arm("autodiff", 1.0)],
         "train_pairs": "the run's own 50 fixed training pairs",
         "heldout_pairs": "50 pairs of BSDS500 test photos resized whole to 80x80 "
                          f"(data.seed_recipe(test, size=80, seed={HELDOUT_SEED}))",
@@ -347,10 +369,11 @@ def build_runs(args, work_dir):
     runs, floors = [], {}
     for setting in args.settings:
         spec = SETTINGS[setting]
-        steps = args.blog_steps if setting == "blog" else args.ours_steps
+        steps = {"blog": args.blog_steps, "blog-long": args.long_steps}.get(
+            setting, args.ours_steps)
         size = spec["config"]["size"]
         for seed in args.seeds:
-            if setting == "blog":
+            if spec["config"]["pairs"] == "seed-recipe":
                 secrets, covers = data.seed_recipe(train_photos, size=size, seed=seed,
                                                    allow_fewer=True)
                 train_pairs = data.Pairs(secrets=secrets, covers=covers)
@@ -408,6 +431,7 @@ def write_results(args, runs, floors, began, command):
         for key in ("seed", "beta", "steps"):
             config.pop(key)
         result["settings"][setting] = {
+            "command": command,
             "description": spec["description"],
             "config": config,
             "steps": setting_runs[0].steps,
@@ -430,7 +454,10 @@ def write_results(args, runs, floors, began, command):
         except (OSError, json.JSONDecodeError):
             earlier = {}
         for name, setting in earlier.get("settings", {}).items():
-            result["settings"].setdefault(name, setting)
+            if name not in result["settings"]:
+                # Files written before each setting named its command.
+                setting.setdefault("command", earlier.get("command"))
+                result["settings"][name] = setting
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train.write_json_atomic(args.out, result)
 
@@ -444,6 +471,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--blog-steps", type=int, default=3000)
     parser.add_argument("--ours-steps", type=int, default=3000)
+    parser.add_argument("--long-steps", type=int, default=3000,
+                        help="steps of the blog-long setting")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--lr", type=float, default=LEARNING_RATE,
                         help="Adam's constant learning rate (a run folder keeps its own)")
@@ -456,7 +485,7 @@ def main(argv=None):
         parser.error("give at least two seeds (the race reports a spread)")
     if not args.lr > 0:
         parser.error("--lr must be a positive number")
-    for name in ("blog_steps", "ours_steps", "eval_every"):
+    for name in ("blog_steps", "ours_steps", "long_steps", "eval_every"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive number of steps")
 

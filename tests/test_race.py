@@ -20,7 +20,8 @@ def race(monkeypatch):
               "test": smooth_photos(100, height=20, width=20, seed=2)}
     monkeypatch.setattr(module.data, "photos", lambda source, split: photos[split])
     settings = {name: dict(spec) for name, spec in module.SETTINGS.items()}
-    settings["blog"]["config"] = dict(settings["blog"]["config"], size=16, batch_size=2)
+    for name in ("blog", "blog-long"):
+        settings[name]["config"] = dict(settings[name]["config"], size=16, batch_size=2)
     settings["ours"]["config"] = dict(settings["ours"]["config"], size=16, batch_size=2)
     settings["ours"]["arms"] = [module.Arm("dilated", 0.75), module.Arm("autodiff", 3.0)]
     monkeypatch.setattr(module, "SETTINGS", settings)
@@ -38,11 +39,15 @@ def run(race, tmp_path, *extra):
 
 def test_race_runs_every_arm_resumes_and_summarizes(race, tmp_path):
     # A setting run earlier by another invocation stays in the file.
-    (tmp_path / "race.json").write_text(json.dumps({"settings": {"blog": {"steps": 9}}}))
+    # It keeps the command that wrote it (files from before each setting named its own).
+    earlier = "python benchmarks/race.py --settings blog --blog-steps 9"
+    (tmp_path / "race.json").write_text(json.dumps({"command": earlier,
+                                                    "settings": {"blog": {"steps": 9}}}))
     status, result = run(race, tmp_path, "--ours-steps", "4")
-    assert result["settings"]["blog"] == {"steps": 9}
+    assert result["settings"]["blog"] == {"steps": 9, "command": earlier}
     assert status == 0
     assert result["command"].startswith("python benchmarks/race.py --work-dir RUNS ")
+    assert result["settings"]["ours"]["command"] == result["command"]
     assert str(tmp_path) not in json.dumps(result)  # no path of this machine in the file
     ours = result["settings"]["ours"]
     assert ours["config"]["lr_schedule"] == "constant" and ours["config"]["size"] == 16
@@ -98,7 +103,7 @@ def test_race_runs_every_arm_resumes_and_summarizes(race, tmp_path):
 
 def test_blog_setting_trains_and_measures_on_its_fifty_fixed_pairs(race, tmp_path):
     args = race.argparse.Namespace(settings=["blog"], seeds=[0, 1], blog_steps=4, lr=1e-3,
-                                   ours_steps=4, eval_every=2, manual_steps=2)
+                                   ours_steps=4, long_steps=4, eval_every=2, manual_steps=2)
     runs, floors = race.build_runs(args, tmp_path)
     assert [(r.arm.kind, r.seed) for r in runs] == [
         ("autodiff", 0), ("dilated", 0), ("manual", 0),
@@ -118,6 +123,24 @@ def test_blog_setting_trains_and_measures_on_its_fifty_fixed_pairs(race, tmp_pat
     assert 5 < floors["blog"] < 40
 
 
+def test_blog_long_runs_autodiff_alone_on_the_blog_posts_pairs(race, tmp_path):
+    args = race.argparse.Namespace(settings=["blog-long", "blog"], seeds=[0, 1],
+                                   blog_steps=4, ours_steps=4, long_steps=6, lr=1e-3,
+                                   eval_every=2, manual_steps=0)
+    runs, floors = race.build_runs(args, tmp_path)
+    long_runs = [r for r in runs if r.setting == "blog-long"]
+    assert [(r.name, r.steps) for r in long_runs] == [
+        ("blog-long-autodiff-beta1-seed0", 6), ("blog-long-autodiff-beta1-seed1", 6)]
+    blog = {r.seed: r for r in runs if r.setting == "blog" and r.arm.kind == "autodiff"}
+    for r in long_runs:
+        # The same networks, pairs and held-out photos as the blog setting's autodiff arm.
+        assert r.config.to_dict() | {"steps": 4} == blog[r.seed].config.to_dict()
+        for split in ("train", "heldout"):
+            np.testing.assert_array_equal(r.pairs[split].secrets,
+                                          blog[r.seed].pairs[split].secrets)
+    assert floors["blog-long"] == floors["blog"]
+
+
 def test_race_refuses_one_seed(race, tmp_path):
     with pytest.raises(SystemExit):
         race.main(["--work-dir", str(tmp_path), "--seeds", "0"])
@@ -125,7 +148,7 @@ def test_race_refuses_one_seed(race, tmp_path):
 
 def test_a_run_stopped_between_segments_goes_on_to_the_segments_end(race, tmp_path):
     args = race.argparse.Namespace(settings=["ours"], seeds=[0, 1], blog_steps=4, lr=1e-3,
-                                   ours_steps=4, eval_every=2, manual_steps=0)
+                                   ours_steps=4, long_steps=4, eval_every=2, manual_steps=0)
     runs, _ = race.build_runs(args, tmp_path)
     first = runs[0]
     assert first.advance()["step"] == 0  # the initial weights

@@ -866,7 +866,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="training photos kept aside for choosing the best weights, at "
                        f"most a fifth of them ({_default('val_photos')})")
     train.add_argument("--init-from", default=None,
-                       help="start from a shipped model's or a run folder's weights")
+                       help="start from a shipped model's or a run folder's weights; with "
+                       "--variant-options that only widen it (reveal_width...), the wider "
+                       "model starts computing what it does")
     train.add_argument("--clipnorm", type=_config_value("clipnorm"), default=None,
                        help="clip gradients to this global norm (default: no clipping)")
     train.add_argument("--channel", default=None,

@@ -51,6 +51,7 @@ __all__ = [
     "count_flops",
     "receptive_field",
     "resolve_precision",
+    "widen_from",
     "cpu_supports_bfloat16",
     "machine_description",
 ]
@@ -851,6 +852,75 @@ def count_flops(net: StegoNet, size: int | tuple[int, int] = 256) -> dict[str, i
         flops[name] = total
     flops["total"] = sum(flops.values())
     return flops
+
+
+def widen_from(target: StegoNet, source: StegoNet) -> None:
+    """Start ``target``, a wider model of ``source``'s design, where ``source`` stands.
+
+    Function-preserving widening (Net2Net, Chen, Goodfellow and Shlens, 2016, here in
+    its zero-initialised form): each convolution of ``target`` holds ``source``'s kernel
+    and bias in its first input and output channels; the weights from a new input
+    channel to an old output channel are zero, so the old channels compute exactly what
+    they did and the new ones are never read by them; the new output channels keep
+    ``target``'s fresh initialisation. ``target`` therefore hides and reveals what
+    ``source`` does (to rounding), and training can put the new channels to use: their
+    outgoing weights start at zero but receive gradients, since the new channels'
+    activations do not.
+
+    Only options that set a width (``width``, ``hide_width``, ``reveal_width``...) may
+    differ, and only upwards; depth, kernels, dilations and the grid must be the same,
+    since changing them would change what the network computes.
+
+    Raises
+    ------
+    ValueError
+        If the two are different variants, differ in an option that is not a width,
+        or ``target`` is narrower anywhere.
+
+    Used by :class:`stegutils.train.Trainer` when ``init_from`` names a narrower model
+    (``stegutils train --init-from robust --variant-options '{"reveal_width": 96}'``).
+    """
+    if target.variant != source.variant:
+        raise ValueError(f"cannot widen a {source.variant} model into a {target.variant} one")
+    changed = sorted(k for k in {*target.options, *source.options}
+                     if target.options.get(k) != source.options.get(k))
+    fixed = [k for k in changed if not k.endswith("width")]
+    if fixed:
+        raise ValueError(
+            f"only widths may change when a model is widened; {source.variant} options "
+            + ", ".join(f"{k}: {source.options.get(k)!r} -> {target.options.get(k)!r}"
+                        for k in fixed)
+            + " differ"
+        )
+    narrower = [k for k in changed if target.options[k] < source.options[k]]
+    if narrower:
+        raise ValueError(
+            "a widened model must be at least as wide as its source everywhere; "
+            + ", ".join(f"{k}: {source.options[k]} -> {target.options[k]}" for k in narrower)
+        )
+    updates = []
+    for name in ("prep", "hide", "reveal"):
+        new_layers = {layer.name: layer for layer in _conv_layers(target.networks[name])}
+        old_layers = {layer.name: layer for layer in _conv_layers(source.networks[name])}
+        if sorted(new_layers) != sorted(old_layers):
+            raise ValueError(f"the {name} networks of the two models have different layers")
+        for layer_name, old in old_layers.items():
+            new = new_layers[layer_name]
+            kernel = new.kernel.numpy()
+            old_kernel = old.kernel.numpy()
+            kh, kw, cin, cout = old_kernel.shape
+            if kernel.shape[:2] != (kh, kw) or kernel.shape[2] < cin or kernel.shape[3] < cout:
+                raise ValueError(f"{name}/{layer_name} has kernel {kernel.shape}, which cannot "
+                                 f"hold the source's {old_kernel.shape}")
+            kernel[:, :, :, :cout] = 0.0
+            kernel[:, :, :cin, :cout] = old_kernel
+            updates.append((new.kernel, kernel))
+            if new.use_bias:
+                bias = new.bias.numpy()
+                bias[:cout] = old.bias.numpy()
+                updates.append((new.bias, bias))
+    for variable, value in updates:
+        variable.assign(value)
 
 
 def _conv_layers(model):

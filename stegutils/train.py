@@ -579,14 +579,21 @@ class Trainer:
     # ------------------------------------------------------------------ set-up helpers
     def _initialise_from(self, source):
         start, _ = _pretrained.load(source)
-        if (start.variant, start.options) != (self.net.variant, self.net.options):
+        if (start.variant, start.options) == (self.net.variant, self.net.options):
+            for target, value in zip(self.net.weights, start.weights):
+                target.assign(value)
+            return
+        # A wider model of the same design starts where the narrower one stands.
+        try:
+            _models.widen_from(self.net, start)
+        except ValueError as error:
             raise ValueError(
                 f"init_from {source!r} is a {start.variant} model with options "
                 f"{start.options}, but this run builds {self.net.variant} with "
-                f"{self.net.options}"
-            )
-        for target, value in zip(self.net.weights, start.weights):
-            target.assign(value)
+                f"{self.net.options}, which cannot start from it ({error})"
+            ) from None
+        _note(f"init_from {source!r}: widened to {self.net.options} "
+              "(the new channels start unused, so the run starts where the source stands)")
 
     def _check_config(self, allow_changes=False):
         if self.folder.is_run():

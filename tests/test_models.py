@@ -209,3 +209,60 @@ def test_the_model_refuses_a_dict_with_other_keys():
         net({"cover": x, "container": x})
     with pytest.raises(TypeError, match=r"takes a dict \{'cover': \.\.\., 'secret': \.\.\.\}, got"):
         net(x)
+
+
+# ------------------------------------------------------------------------------ widening
+
+_TINY_ROBUST = {"width": 6, "prep_depth": 1, "hide_depth": 2, "hide_width": 8,
+                "reveal_width": 6, "dilations": [1, 2, 1]}
+
+
+def _trained_looking(net, seed):
+    # Fresh biases are zero; give every weight a value so that copying is tested.
+    rng = np.random.default_rng(seed)
+    for variable in net.weights:
+        variable.assign(0.1 * rng.standard_normal(variable.shape).astype("float32"))
+    return net
+
+
+@pytest.mark.parametrize("variant, options, wider", [
+    ("robust", _TINY_ROBUST, {"width": 9, "hide_width": 11, "reveal_width": 10}),
+    ("fast", TINY["fast"], {"width": 12, "reveal_width": 8}),
+])
+def test_a_widened_model_computes_what_its_source_does_and_its_new_channels_learn(
+        variant, options, wider):
+    source = _trained_looking(models.build_ready(variant, seed=0, **options), 3)
+    target = models.build_ready(variant, seed=1, **{**options, **wider})
+    models.widen_from(target, source)
+
+    cover = tf.random.stateless_uniform([2, 16, 20, 3], seed=[4, 1])
+    secret = tf.random.stateless_uniform([2, 16, 20, 3], seed=[4, 2])
+    want = source({"cover": cover, "secret": secret})
+    got = target({"cover": cover, "secret": secret})
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
+
+    # The weights that read the new channels start at zero and still get a gradient.
+    with tf.GradientTape() as tape:
+        container, revealed = target({"cover": cover, "secret": secret})
+        loss = tf.reduce_mean((container - cover) ** 2) + tf.reduce_mean((revealed - secret) ** 2)
+    output = target.revealing.get_layer("reveal_output")
+    grad = tape.gradient(loss, output.kernel)
+    old_in = options["reveal_width"]
+    assert np.all(output.kernel.numpy()[:, :, old_in:, :] == 0)
+    if wider["reveal_width"] > old_in:
+        assert np.abs(grad.numpy()[:, :, old_in:, :]).max() > 0
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"reveal_width": 4}, "at least as wide"),
+    ({"hide_depth": 3}, "only widths"),
+    ({"dilations": [1, 4, 1]}, "only widths"),
+])
+def test_widening_refuses_what_would_change_the_function(change, match):
+    source = models.build_ready("robust", seed=0, **_TINY_ROBUST)
+    target = models.build_ready("robust", seed=1, **{**_TINY_ROBUST, **change})
+    with pytest.raises(ValueError, match=match):
+        models.widen_from(target, source)
+    with pytest.raises(ValueError, match="cannot widen a robust"):
+        models.widen_from(models.build_ready("fast", seed=0, **TINY["fast"]), source)

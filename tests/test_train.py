@@ -287,6 +287,23 @@ def test_init_from_starts_where_the_other_run_ended(tiny_run, tmp_path):
         train.Trainer(wrong, tmp_path / "wrong", train_images=_photos())
 
 
+def test_init_from_a_narrower_run_widens_it_without_changing_what_it_computes(tiny_run,
+                                                                              tmp_path):
+    from stegutils import pretrained
+
+    source, _ = pretrained.load(tiny_run)
+    wider = {**TINY_FAST, "width": TINY_FAST["width"] + 4}
+    config = _tiny_config(variant_options=wider, init_from=str(tiny_run), steps=1)
+    trainer = train.Trainer(config, tmp_path / "wide", train_images=_photos())
+    assert trainer.net.options["width"] == wider["width"]
+    cover, secret = (tf.random.stateless_uniform([1, 16, 16, 3], seed=[9, i]) for i in (1, 2))
+    for a, b in zip(trainer.net({"cover": cover, "secret": secret}),
+                    source({"cover": cover, "secret": secret})):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    history = trainer.fit(progress=False)
+    assert np.isfinite(history[-1]["loss"])
+
+
 # ------------------------------------------------------------------ cover and secret by name
 
 

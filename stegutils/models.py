@@ -47,6 +47,7 @@ __all__ = [
     "build_ready",
     "variant_names",
     "quantize_8bit",
+    "scale_residual",
     "count_params",
     "count_flops",
     "receptive_field",
@@ -234,6 +235,55 @@ def quantize_8bit(images: tf.Tensor) -> tf.Tensor:
     clipped = tf.clip_by_value(images, 0.0, 1.0)
     rounded = tf.round(clipped * 255.0) / 255.0
     return clipped + tf.stop_gradient(rounded - clipped)
+
+
+def scale_residual(cover, container, strength: float, *, quantize: bool = True):
+    """The container with its residual scaled: ``cover + strength * (container - cover)``.
+
+    One trained model offers a family of trade-offs: a strength below 1 makes the
+    container closer to the cover and the hidden signal weaker (less robust to JPEG
+    and noise), above 1 the other way. The networks are not retrained; the reveal
+    network reads the weaker or stronger signal as it is. Give the container *before*
+    rounding (``net.hide(cover, secret, quantize=False)``), so that only one rounding
+    happens, after the scaling.
+
+    Parameters
+    ----------
+    cover, container : array-like
+        Float images in ``[0, 1]`` of the same shape, ``(H, W, 3)`` or ``(B, H, W, 3)``.
+    strength : float
+        The factor of the residual, a finite number above 0 (1 gives the container back).
+    quantize : bool, optional
+        Round the result to 8 bits, as saving it as a PNG would (default); otherwise
+        it is only clipped to ``[0, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The scaled container, float32 in ``[0, 1]``, the shape of ``cover``.
+
+    Raises
+    ------
+    ValueError
+        If ``strength`` is not a finite number above 0, or the shapes differ.
+
+    Introduced in chapter 10 (Surviving the channel).
+    """
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(f"strength must be a finite number above 0 (1 keeps the container "
+                         f"as it is), got {strength!r}")
+    cover = tf.convert_to_tensor(cover, tf.float32)
+    container = tf.convert_to_tensor(container, tf.float32)
+    if cover.shape != container.shape:
+        raise ValueError(f"cover and container must have the same shape, got "
+                         f"{tuple(cover.shape)} and {tuple(container.shape)}")
+    scaled = cover + value * (container - cover)
+    scaled = quantize_8bit(scaled) if quantize else tf.clip_by_value(scaled, 0.0, 1.0)
+    return scaled.numpy()
 
 
 @keras.saving.register_keras_serializable(package="stegutils")

@@ -302,3 +302,25 @@ def test_the_shipped_robust_model_keeps_more_of_the_secret_through_jpeg_than_fas
         containers = net.hide(covers, secrets)
         after[name] = metrics.psnr(secrets, net.reveal(attacks.jpeg(containers, 75))).mean()
     assert after["robust"] > after["fast"] + 3.0, after
+
+
+def test_strength_benchmark_finds_where_targets_are_met_and_the_best_at_each_cover():
+    from scripts import load_script
+
+    strength = load_script("benchmarks/strength.py", "strength_benchmark")
+
+    def point(value):
+        return {"mean": value, "low": value - 0.5, "high": value + 0.5}
+
+    rows = [{"strength": s, "cover_psnr": point(c), "secret_psnr": point(0.0),
+             "jpeg75_secret_psnr": point(j)}
+            for s, c, j in ((0.5, 33.0, 19.0), (0.8, 31.0, 20.5), (1.0, 29.0, 22.0),
+                            (1.2, 27.0, 21.0))]
+    targets = {"jpeg75_secret": (24.0, 20.0), "clean_cover": (32.0, 30.0)}
+    summary = strength.summarise(rows, targets)
+    assert summary["first_step_strengths"] == [0.8]
+    assert summary["target_strengths"] == []
+    best = summary["best_jpeg75_with_cover_at_least"]
+    assert best["30"]["strength"] == 0.8 and best["30"]["jpeg75_secret_psnr"]["mean"] == 20.5
+    assert best["32"]["strength"] == 0.5
+    assert strength.summarise(rows[2:], targets)["best_jpeg75_with_cover_at_least"]["30"] is None

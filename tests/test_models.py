@@ -109,6 +109,34 @@ def test_quantize_rounds_forward_and_passes_gradient_straight_through():
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [1, 1, 1, 0, 0])
 
 
+def test_scale_residual_scales_the_difference_from_the_cover_and_rounds_once():
+    rng = np.random.default_rng(0)
+    cover = rng.uniform(0.2, 0.8, (2, 8, 8, 3)).astype(np.float32)
+    container = cover + rng.uniform(-0.1, 0.1, cover.shape).astype(np.float32)
+    # Strength 1 gives the container back (rounded to 8 bits), 0.5 half the residual.
+    same = models.scale_residual(cover, container, 1.0)
+    np.testing.assert_allclose(same, np.round(container * 255) / 255, atol=1e-6)
+    half = models.scale_residual(cover, container, 0.5, quantize=False)
+    np.testing.assert_allclose(half - cover, 0.5 * (container - cover), atol=1e-6)
+    levels = models.scale_residual(cover, container, 0.5) * 255
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
+    # A strong residual is clipped to the image range.
+    assert models.scale_residual(cover, container, 40.0).min() >= 0.0
+    assert models.scale_residual(cover, container, 40.0).max() <= 1.0
+
+
+@pytest.mark.parametrize("strength", [0, -1, float("nan"), float("inf"), "strong", None])
+def test_scale_residual_refuses_a_strength_that_is_not_a_positive_number(strength):
+    image = np.zeros((4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match="strength must be a finite number above 0"):
+        models.scale_residual(image, image, strength)
+
+
+def test_scale_residual_refuses_images_of_different_shapes():
+    with pytest.raises(ValueError, match="cover and container must have the same shape"):
+        models.scale_residual(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)), 1.0)
+
+
 def test_same_seed_builds_identical_weights():
     a = models.build("seed", seed=3, **TINY["seed"])
     b = models.build("seed", seed=3, **TINY["seed"])

@@ -11,7 +11,9 @@ on the held-out pairs of ``benchmarks/channel.py`` (64 px crops of the BSDS500 *
 photos, and of the built-in photos as a second collection), with 8-bit PNG containers:
 
 - the clean cover PSNR and the clean secret PSNR;
-- the secret's PSNR after the real JPEG encoder (Pillow) at quality 75 with 4:2:0.
+- the secret's PSNR after the real JPEG encoder (Pillow) at quality 75 with 4:2:0;
+- each of these minus its value at strength 1 (the model as trained), paired over the
+  same pairs.
 
 Every figure is a mean with its 95% interval over pairs (Student's t). From the BSDS500
 figures, per model: the strengths at which the issue's JPEG targets (``channel.TARGETS``)
@@ -62,16 +64,25 @@ def _interval(values):
 def curve(net, secrets, covers, strengths):
     """Clean cover, clean secret and JPEG-75 secret figures at each strength."""
     raw = net.hide(covers, secrets, quantize=False)
-    rows = []
+    per_pair = {}
     for strength in strengths:
         containers = models.scale_residual(covers, raw, strength)
         received = attacks.jpeg(containers, JPEG_QUALITY)
-        rows.append({
-            "strength": float(strength),
-            "cover_psnr": _interval(metrics.psnr(covers, containers)),
-            "secret_psnr": _interval(metrics.psnr(secrets, net.reveal(containers))),
-            "jpeg75_secret_psnr": _interval(metrics.psnr(secrets, net.reveal(received))),
-        })
+        per_pair[strength] = {
+            "cover_psnr": metrics.psnr(covers, containers),
+            "secret_psnr": metrics.psnr(secrets, net.reveal(containers)),
+            "jpeg75_secret_psnr": metrics.psnr(secrets, net.reveal(received)),
+        }
+    reference = per_pair[1.0]
+    rows = []
+    for strength, figures in per_pair.items():
+        row = {"strength": float(strength)}
+        row.update({key: _interval(values) for key, values in figures.items()})
+        # Paired over the same pairs: this strength minus the model as trained.
+        row["minus_strength_1"] = {key: _interval(values - reference[key])
+                                   if strength != 1.0 else {"mean": 0.0, "low": 0.0, "high": 0.0}
+                                   for key, values in figures.items()}
+        rows.append(row)
     return rows
 
 

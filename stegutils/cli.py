@@ -98,17 +98,19 @@ def _read(path):
     return data.load_image(path, dtype="uint8")
 
 
-def _hide(net, cover, secret, *, quiet):
+def _hide(net, cover, secret, *, quiet, strength=1.0):
     """Whole-image inference for ordinary sizes; tiles (same result, flat memory) above."""
     from stegutils import data
 
     if not _tiled(cover):
-        return net.hide(cover=data.to_float(cover), secret=data.to_float(secret))
+        return net.hide(cover=data.to_float(cover), secret=data.to_float(secret),
+                        strength=strength)
     from stegutils import tiling
 
     cover8, secret8 = data.to_uint8(cover), data.to_uint8(secret)
     del cover, secret
-    return tiling.hide(net, cover=cover8, secret=secret8, progress=not quiet)
+    return tiling.hide(net, cover=cover8, secret=secret8, progress=not quiet,
+                       strength=strength)
 
 
 def _reveal(net, container, *, quiet):
@@ -148,12 +150,12 @@ def _read_pair(cover_path, secret_path, *, say):
     return cover, secret
 
 
-def _hide_and_save(net, cover, secret, out, *, say, progress):
+def _hide_and_save(net, cover, secret, out, *, say, progress, strength=1.0):
     """Hide, then write the container atomically (temporary file, then rename)."""
     from stegutils import data
 
     _warn_if_small(net, cover.shape, say=say)
-    container = _hide(net, cover, secret, quiet=not progress)
+    container = _hide(net, cover, secret, quiet=not progress, strength=strength)
     data.save_image(out, container, compress_level=_PNG_LEVEL)
 
 
@@ -359,8 +361,10 @@ def _cmd_hide(args):
 
     cover, secret = _read_pair(args.cover, args.secret, say=say)
     net, card = _load_model(args.model, args.precision)
-    _hide_and_save(net, cover, secret, out, say=say, progress=not args.quiet)
-    _print(f"wrote {out} (model {card.get('name', args.model)})", quiet=args.quiet)
+    _hide_and_save(net, cover, secret, out, say=say, progress=not args.quiet,
+                   strength=args.strength)
+    _print(f"wrote {out} (model {card.get('name', args.model)}{_strength_note(args)})",
+           quiet=args.quiet)
 
 
 def _hide_folders(args):
@@ -376,11 +380,17 @@ def _hide_folders(args):
     def work(item, say):
         _, cover_path, secret_path, out = item
         cover, secret = _read_pair(cover_path, secret_path, say=say)
-        _hide_and_save(net, cover, secret, out, say=say, progress=False)
+        _hide_and_save(net, cover, secret, out, say=say, progress=False,
+                       strength=args.strength)
 
     failed = _run_each(items, work, what="hide", unit="pair", quiet=args.quiet)
     return _finish(failed, len(items), f"wrote {len(items) - len(failed)} containers to "
-                   f"{out_dir} (model {card.get('name', args.model)})", quiet=args.quiet)
+                   f"{out_dir} (model {card.get('name', args.model)}{_strength_note(args)})",
+                   quiet=args.quiet)
+
+
+def _strength_note(args):
+    return "" if args.strength == 1.0 else f", residual strength {args.strength:g}"
 
 
 def _read_container(container_path, *, say):
@@ -683,6 +693,18 @@ def _positive_int(text):
     return value
 
 
+def _strength(text):
+    """--strength: a finite number above 0 (models.scale_residual's rule, without TF)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number above 0 (1 keeps the model as trained), got {text!r}")
+    return value
+
+
 def _config_value(name, convert=float):
     """The argparse type of the Config field ``name``: ``convert``, then Config's check.
 
@@ -783,6 +805,11 @@ def build_parser() -> argparse.ArgumentParser:
     hide.add_argument("--out-dir", help="where to write the containers, NAME.png (created "
                       "if missing; not an input folder)")
     hide.add_argument("--model", default=None, help=model_help)
+    hide.add_argument("--strength", type=_strength, default=1.0, metavar="S",
+                      help="scale the hidden residual by S (default 1, the model as "
+                      "trained): below 1 the container is closer to the cover and the "
+                      "secret weaker and less robust, above 1 the other way; chapter 10 "
+                      "measures the trade-off (benchmarks/results/strength.json)")
     hide.add_argument("--precision", choices=_PRECISIONS, default="float32",
                       help=_precision_help())
     hide.set_defaults(func=_cmd_hide)

@@ -237,6 +237,18 @@ def quantize_8bit(images: tf.Tensor) -> tf.Tensor:
     return clipped + tf.stop_gradient(rounded - clipped)
 
 
+def _check_strength(strength) -> float:
+    """``strength`` as a float, or a ValueError that says what was expected."""
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (value > 0 and value != float("inf")):
+        raise ValueError(f"strength must be a finite number above 0 (1 keeps the container "
+                         f"as it is), got {strength!r}")
+    return value
+
+
 def scale_residual(cover, container, strength: float, *, quantize: bool = True):
     """The container with its residual scaled: ``cover + strength * (container - cover)``.
 
@@ -269,13 +281,7 @@ def scale_residual(cover, container, strength: float, *, quantize: bool = True):
 
     Introduced in chapter 10 (Surviving the channel).
     """
-    try:
-        value = float(strength)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not (value > 0 and value != float("inf")):
-        raise ValueError(f"strength must be a finite number above 0 (1 keeps the container "
-                         f"as it is), got {strength!r}")
+    value = _check_strength(strength)
     cover = tf.convert_to_tensor(cover, tf.float32)
     container = tf.convert_to_tensor(container, tf.float32)
     if cover.shape != container.shape:
@@ -382,7 +388,8 @@ class StegoNet(keras.Model):
         padded = tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
         return padded, height, width
 
-    def hide(self, cover, secret, *, quantize: bool = True, batch_size: int = 16):
+    def hide(self, cover, secret, *, quantize: bool = True, batch_size: int = 16,
+             strength: float = 1.0):
         """Hide ``secret`` inside ``cover`` and return the container.
 
         The cover comes first, then the secret: ``net.hide(cover, secret)``, or by name,
@@ -399,6 +406,10 @@ class StegoNet(keras.Model):
             Round the container to 8 bits, as saving it as a PNG would (default).
         batch_size : int, optional
             How many pairs go through the networks at once.
+        strength : float, optional
+            The factor of the residual (:func:`scale_residual`): 1, the default, is the
+            model as trained; below 1 the container is closer to the cover and the
+            secret weaker, above 1 the other way. Rounded once, after the scaling.
 
         Returns
         -------
@@ -408,8 +419,10 @@ class StegoNet(keras.Model):
         Raises
         ------
         ValueError
-            If the shapes differ or are not images.
+            If the shapes differ or are not images, or ``strength`` is not a finite
+            number above 0.
         """
+        strength = _check_strength(strength)
         cover_b, single = _as_batch(cover, "cover")
         secret_b, _ = _as_batch(secret, "secret")
         if cover_b.shape != secret_b.shape:
@@ -423,7 +436,12 @@ class StegoNet(keras.Model):
             c = cover_b[start:start + batch_size]
             s = secret_b[start:start + batch_size]
             # A tensor, not a Python bool: one traced function serves both settings.
-            outputs.append(self._hide_batch(c, s, tf.constant(bool(quantize))))
+            if strength == 1.0:
+                outputs.append(self._hide_batch(c, s, tf.constant(bool(quantize))))
+            else:
+                raw = self._hide_batch(c, s, tf.constant(False))
+                outputs.append(tf.constant(scale_residual(c, raw, strength,
+                                                          quantize=quantize)))
         result = tf.concat(outputs, axis=0).numpy()
         return result[0] if single else result
 

@@ -131,7 +131,7 @@ def _run_tiles(images, run, *, tile, margin, multiple, out_dtype, progress, what
 
 
 def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
-         progress: bool = False) -> np.ndarray:
+         progress: bool = False, strength: float = 1.0) -> np.ndarray:
     """Hide ``secret`` in ``cover`` tile by tile; equal to ``net.hide(cover, secret)``.
 
     Parameters
@@ -147,6 +147,9 @@ def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
         :func:`default_tile`.
     progress : bool, optional
         Show a progress bar when there are several tiles.
+    strength : float, optional
+        The factor of the residual, as in :meth:`stegutils.models.StegoNet.hide` (a
+        pixel's scaling needs only that pixel, so tiles change nothing).
 
     Returns
     -------
@@ -164,7 +167,8 @@ def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
     # Each tile goes through the model's own hide(): the tiles lie on its grid, so its
     # padding does nothing, and rounding and clipping are exactly the whole image's.
     def run(cover_tile, secret_tile):
-        return net.hide(cover_tile, secret_tile, quantize=quantize or out_dtype == np.uint8)
+        return net.hide(cover_tile, secret_tile, quantize=quantize or out_dtype == np.uint8,
+                        strength=strength)
 
     return _run_tiles([cover, secret], run,
                       tile=tile, margin=halo(net, "hide"), multiple=int(net.multiple),

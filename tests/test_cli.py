@@ -49,6 +49,35 @@ def test_hide_then_reveal_round_trip(capsys, tiny_run, images, tmp_path):
     np.testing.assert_array_equal(stored, data.to_uint8(expected))
 
 
+def test_hide_strength_scales_the_residual_as_the_library_does(capsys, tiny_run, images,
+                                                             tmp_path):
+    from stegutils import models, pretrained
+
+    cover, secret = images
+    out = tmp_path / "weak.png"
+    status, _, err = run(capsys, "hide", "--cover", str(cover), "--secret", str(secret),
+                         "--out", str(out), "--model", str(tiny_run), "--strength", "0.5")
+    assert status == 0, err
+    assert "residual strength 0.5" in err
+    net, _ = pretrained.load(tiny_run)
+    cover_f, secret_f = data.load_image(cover), data.load_image(secret)
+    expected = models.scale_residual(cover_f, net.hide(cover_f, secret_f, quantize=False), 0.5)
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), data.to_uint8(expected))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "strong"])
+def test_hide_refuses_a_strength_that_is_not_a_positive_number(capsys, tiny_run, images,
+                                                               tmp_path, value):
+    cover, secret = images
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["hide", "--cover", str(cover), "--secret", str(secret), "--out",
+                  str(tmp_path / "c.png"), "--model", str(tiny_run), "--strength", value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument --strength: expected a finite number above 0" in err
+    assert not (tmp_path / "c.png").exists()
+
+
 def test_a_secret_of_another_size_is_resized_with_a_notice(capsys, tiny_run, images, tmp_path):
     cover, _ = images
     small = tmp_path / "small.png"

@@ -132,6 +132,21 @@ def test_scale_residual_refuses_a_strength_that_is_not_a_positive_number(strengt
         models.scale_residual(image, image, strength)
 
 
+def test_hide_with_a_strength_is_scale_residual_of_the_unrounded_container():
+    net = models.build("fast", seed=0, **TINY["fast"])
+    rng = np.random.default_rng(1)
+    cover = rng.uniform(0, 1, (3, 16, 24, 3)).astype(np.float32)
+    secret = rng.uniform(0, 1, (3, 16, 24, 3)).astype(np.float32)
+    raw = net.hide(cover, secret, quantize=False)
+    for strength in (0.5, 2.0):
+        expected = models.scale_residual(cover, raw, strength)
+        np.testing.assert_allclose(net.hide(cover, secret, strength=strength, batch_size=2),
+                                   expected, atol=1e-6)
+    np.testing.assert_array_equal(net.hide(cover, secret, strength=1.0), net.hide(cover, secret))
+    with pytest.raises(ValueError, match="strength must be a finite number above 0"):
+        net.hide(cover, secret, strength=0)
+
+
 def test_scale_residual_refuses_images_of_different_shapes():
     with pytest.raises(ValueError, match="cover and container must have the same shape"):
         models.scale_residual(np.zeros((4, 4, 3)), np.zeros((4, 5, 3)), 1.0)

@@ -67,6 +67,16 @@ def test_tiled_hide_and_reveal_equal_whole_image_inference(net, height, width):
                                net.reveal(container), atol=2e-5, rtol=0)
 
 
+def test_tiled_hide_with_a_strength_equals_whole_image_inference():
+    net = _net("fast")
+    cover, secret = _pair(37, 53, seed=2)
+    tile = 2 * net.multiple * 4
+    whole = net.hide(cover, secret, quantize=False, strength=0.7)
+    tiled = tiling.hide(net, cover, secret, quantize=False, tile=tile, strength=0.7)
+    np.testing.assert_allclose(tiled, whole, atol=2e-5, rtol=0)
+    assert not np.allclose(whole, net.hide(cover, secret, quantize=False), atol=1e-3)
+
+
 def test_invertible_tiles_with_seams_inside_its_wide_field():
     # Its field is hundreds of pixels wide: an image large enough that halos end inside it.
     net = _net("invertible")

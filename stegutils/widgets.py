@@ -321,7 +321,7 @@ class Panels:
     cover, secret : numpy.ndarray
         The pair, after :func:`prepare_pair`.
     container : numpy.ndarray
-        ``net.hide(cover, secret)``, rounded to 8 bits.
+        ``net.hide(cover, secret, strength=residual_strength)``, rounded to 8 bits.
     attacked : numpy.ndarray
         The container after :func:`apply_attack` (the container itself without one).
     revealed : numpy.ndarray
@@ -333,6 +333,9 @@ class Panels:
         ``(secret, revealed)``, as floats.
     gain, attack, strength, chroma_subsampling : the settings that made them
         (``chroma_subsampling`` matters for JPEG only: True is 4:2:0, False 4:4:4).
+    residual_strength : float
+        The factor of the hidden residual (:func:`stegutils.models.scale_residual`;
+        1 is the model as trained).
     notices : list of str
         What :func:`prepare_pair` changed.
     timings : dict
@@ -363,6 +366,7 @@ class Panels:
     device: str = ""
     chroma_subsampling: bool = True
     floor: dict | None = None
+    residual_strength: float = 1.0
 
     def images(self) -> dict[str, np.ndarray]:
         """The panels in the order they are drawn, by title (attacked only with an attack)."""
@@ -390,10 +394,10 @@ def _no_retracing_warnings():
         logger.setLevel(level)
 
 
-def _hide(net, cover, secret, device):
+def _hide(net, cover, secret, device, residual_strength=1.0):
     start = time.perf_counter()
     with _no_retracing_warnings(), tf.device(device):
-        container = net.hide(cover, secret, quantize=True)
+        container = net.hide(cover, secret, quantize=True, strength=residual_strength)
     return _as_8bit(container), time.perf_counter() - start
 
 
@@ -423,7 +427,8 @@ def _report(cover, container, secret, revealed):
 def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "none",
                       strength=None, working_size: int | None = WORKING_SIZE,
                       device: str | None = None, seed: int = 0, model: str = "",
-                      chroma_subsampling: bool = True) -> Panels:
+                      chroma_subsampling: bool = True,
+                      residual_strength: float = 1.0) -> Panels:
     """Hide, attack, reveal and measure one pair: everything the playground shows.
 
     Parameters
@@ -442,6 +447,9 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
         The TensorFlow device; default :func:`device_name`.
     model : str, optional
         The model's label, for titles.
+    residual_strength : float, optional
+        The factor of the hidden residual (1, the default, is the model as trained;
+        see :func:`stegutils.models.scale_residual`).
 
     Returns
     -------
@@ -451,7 +459,7 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
     """
     device = device_name() if device is None else device
     cover, secret, notices = prepare_pair(cover, secret, working_size=working_size)
-    container, hide_seconds = _hide(net, cover, secret, device)
+    container, hide_seconds = _hide(net, cover, secret, device, residual_strength)
     attacked = container if attack == "none" else apply_attack(
         container, attack, strength, seed=seed, chroma_subsampling=chroma_subsampling)
     revealed, reveal_seconds = _reveal(net, attacked, device)
@@ -462,6 +470,7 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
         attack=attack, strength=strength, notices=notices,
         timings={"hide": hide_seconds, "reveal": reveal_seconds}, model=model,
         device=device, chroma_subsampling=bool(chroma_subsampling),
+        residual_strength=float(residual_strength),
     )
 
 
@@ -932,6 +941,11 @@ class Playground:
                                                 **slider)
         self.gain = widgets.FloatSlider(value=10.0, min=1.0, max=50.0, step=1.0,
                                         description="residual gain", **slider)
+        # The hidden residual's factor (models.scale_residual): 1 is the model as trained.
+        self.residual_strength = widgets.FloatSlider(
+            value=1.0, min=0.25, max=2.0, step=0.05, description="residual strength",
+            tooltip="below 1: a container closer to the cover, a weaker secret; above 1 "
+            "the other way (chapter 10 measures the trade-off)", **slider)
         self.hide_button = widgets.Button(button_style="primary",
                                           layout=widgets.Layout(width="auto"))
         self.swap_button = widgets.Button(description="Swap cover and secret",
@@ -967,7 +981,8 @@ class Playground:
         self.swap_button.on_click(lambda _: self.swap())
         for picker in (self.cover_picker, self.secret_picker, self.model_picker,
                        self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
-                       self.noise_sigma, self.resize_scale, self.gain):
+                       self.noise_sigma, self.resize_scale, self.gain,
+                       self.residual_strength):
             picker.observe(self._changed, names="value")
         self.cover_upload.observe(lambda change: self._uploaded(change, "cover"), names="value")
         self.secret_upload.observe(lambda change: self._uploaded(change, "secret"),
@@ -985,7 +1000,7 @@ class Playground:
             self.status,
             widgets.HBox([self.cover_picker, self.cover_upload], layout=row()),
             widgets.HBox([self.secret_picker, self.secret_upload], layout=row()),
-            widgets.HBox([self.model_picker], layout=row()),
+            widgets.HBox([self.model_picker, self.residual_strength], layout=row()),
             self.model_info,
             widgets.HBox([self.hide_button, self.swap_button, self.run_log], layout=row()),
             widgets.HBox([self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
@@ -1189,14 +1204,15 @@ class Playground:
         net = self._net(model_key)
         cover_name, secret_name = self.cover_picker.value, self.secret_picker.value
         cover, secret = self._photos[cover_name], self._photos[secret_name]
+        residual_strength = float(self.residual_strength.value)
         hide_key = (model_key, cover_name, id(cover), secret_name, id(secret),
-                    self.working_size)
+                    self.working_size, residual_strength)
         timings = {"model": 0.0, "hide": 0.0, "reveal": 0.0, "floor": 0.0, "compare": 0.0}
         if force or self._hidden is None or self._hidden[0] != hide_key:
             self._hidden = None
             cover8, secret8, notices = prepare_pair(cover, secret,
                                                     working_size=self.working_size)
-            container, seconds = _hide(net, cover8, secret8, self.device)
+            container, seconds = _hide(net, cover8, secret8, self.device, residual_strength)
             self._hidden = (hide_key, cover8, secret8, container, notices)
             timings["hide"] = seconds
         _, cover8, secret8, container, notices = self._hidden
@@ -1236,6 +1252,7 @@ class Playground:
                                             "reveal": timings["reveal"]},
             model=dict((v, k) for k, v in self.model_picker.options)[model_key],
             device=self.device, chroma_subsampling=subsampling, floor=floor,
+            residual_strength=residual_strength,
         )
         alternative = None
         if (attack == "jpeg" and subsampling and floor is not None
@@ -1276,6 +1293,9 @@ class Playground:
         attack_title = _attack_title(panels.attack, panels.strength, panels.chroma_subsampling)
         self._captions["attacked"].value = f"<b>after {html.escape(attack_title)}</b>"
         self._captions["residual"].value = f"<b>residual x{panels.gain:g}</b>"
+        self._captions["container"].value = (
+            "<b>container</b>" if panels.residual_strength == 1.0 else
+            f"<b>container (residual strength {panels.residual_strength:g})</b>")
         self.metrics.value = _table(panels.report, attack_title, panels.floor)
         size = _size_text(panels.container)
         links = [_download_link("container.png", pngs["container"],

@@ -144,6 +144,26 @@ def test_moving_the_gain_redraws_only_the_residual(pg):
                       plot.residual_image(container, cover, gain=35))
 
 
+def test_the_residual_strength_rescales_the_container_as_the_library_does(pg, net):
+    from stegutils import models
+
+    pg.live = True
+    cover, secret = shown(pg.images["cover"]), shown(pg.images["secret"])
+    trained = shown(pg.images["container"])
+    pg.residual_strength.value = 0.5
+    assert pg.timings["hide"] > 0  # the container was made again
+    container = shown(pg.images["container"])
+    assert_same_image(container, models.scale_residual(
+        cover, net.hide(cover, secret, quantize=False), 0.5))
+    assert np.abs(container - cover).mean() < np.abs(trained - cover).mean()
+    assert_same_image(shown(pg.images["revealed"]), net.reveal(container))
+    assert "residual strength 0.5" in pg._captions["container"].value
+    check_metrics(pg, cover, container, secret, shown(pg.images["revealed"]))
+    pg.residual_strength.value = 1.0
+    assert_same_image(shown(pg.images["container"]), trained)
+    assert pg._captions["container"].value == "<b>container</b>"
+
+
 def test_jpeg_attack_reveals_from_the_attacked_container(pg, net):
     assert pg._cards["attacked"].layout.display == "none"
     pg.attack_picker.value = "jpeg"

@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from stegutils import attacks, data, metrics, models, pretrained, train, verdicts  # noqa: E402
+from stegutils import attacks, data, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = HERE / "results" / "strength.json"
 STRENGTHS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5]
@@ -45,20 +45,15 @@ JPEG_QUALITY = 75
 
 
 def _channel_benchmark():
-    # The channel benchmark's targets and pairs, from its own file (one definition).
+    # The channel benchmark, from its own file: its targets and helpers, one definition.
     spec = importlib.util.spec_from_file_location("channel_benchmark", HERE / "channel.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def _log(message):
-    print(message, flush=True)
-
-
-def _interval(values):
-    estimate = verdicts.interval_of_values(values)
-    return {"mean": estimate.value, "low": estimate.low, "high": estimate.high}
+CHANNEL = _channel_benchmark()
+_log, _interval = CHANNEL._log, CHANNEL._interval
 
 
 def curve(net, secrets, covers, strengths):
@@ -133,9 +128,9 @@ def main(argv=None):
         if args.out == RESULTS:
             args.out = pathlib.Path(tempfile.gettempdir()) / "strength-quick.json"
     strengths = sorted(set(args.strengths))
-    targets = _channel_benchmark().TARGETS
+    targets = CHANNEL.TARGETS
     started = time.perf_counter()
-    names = [n for n in args.models if pathlib.Path(n).is_dir() or n in pretrained.list()]
+    names = [n for n in args.models if CHANNEL._available(n)]
     for name in args.models:
         if name not in names:
             _log(f"note: no model {name!r} (shipped: {pretrained.list()}); skipping it")

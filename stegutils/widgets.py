@@ -860,7 +860,7 @@ class Playground:
         self._nets = {}
         self._hidden = None  # (key, cover, secret, container, notices)
         self._revealed = None  # (key, attacked, revealed, report)
-        self._floors = None  # (hide key, Panels.floor)
+        self._floors = None  # (pair key: the floor needs no strength, Panels.floor)
         self._compared = None  # (reveal key, the secret's PSNR with 4:4:4)
         self._quiet = 0
         self._resetting_upload = False
@@ -1205,8 +1205,10 @@ class Playground:
         cover_name, secret_name = self.cover_picker.value, self.secret_picker.value
         cover, secret = self._photos[cover_name], self._photos[secret_name]
         residual_strength = float(self.residual_strength.value)
-        hide_key = (model_key, cover_name, id(cover), secret_name, id(secret),
-                    self.working_size, residual_strength)
+        # The floor needs the pair alone; the container needs the strength as well.
+        pair_key = (model_key, cover_name, id(cover), secret_name, id(secret),
+                    self.working_size)
+        hide_key = pair_key + (residual_strength,)
         timings = {"model": 0.0, "hide": 0.0, "reveal": 0.0, "floor": 0.0, "compare": 0.0}
         if force or self._hidden is None or self._hidden[0] != hide_key:
             self._hidden = None
@@ -1237,9 +1239,9 @@ class Playground:
         floor = None
         if attack != "none":
             # The floor: what the reveal network makes of the cover alone, nothing hidden.
-            if ran or self._floors is None or self._floors[0] != hide_key:
+            if force or self._floors is None or self._floors[0] != pair_key:
                 nothing, seconds = _reveal(net, cover8, self.device)
-                self._floors = (hide_key, _floor(secret8, nothing))
+                self._floors = (pair_key, _floor(secret8, nothing))
                 timings["floor"] = seconds
             floor = self._floors[1]
 

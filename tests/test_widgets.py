@@ -164,6 +164,15 @@ def test_the_residual_strength_rescales_the_container_as_the_library_does(pg, ne
     assert pg._captions["container"].value == "<b>container</b>"
 
 
+def test_moving_the_residual_strength_keeps_the_floor(pg):
+    pg.live = True
+    pg.attack_picker.value = "jpeg"
+    floor = pg.panels.floor
+    pg.residual_strength.value = 0.75
+    assert pg.timings["hide"] > 0 and pg.timings["floor"] == 0
+    assert pg.panels.floor == floor
+
+
 def test_jpeg_attack_reveals_from_the_attacked_container(pg, net):
     assert pg._cards["attacked"].layout.display == "none"
     pg.attack_picker.value = "jpeg"

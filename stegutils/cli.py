@@ -865,6 +865,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"crop size ({_default('size')})")
     train.add_argument("--beta", type=_config_value("beta"), default=None,
                        help=f"secret weight ({_default('beta')})")
+    train.add_argument("--cover-loss", choices=list(runs.CHOICES["cover_loss"]), default=None,
+                       help="the cover term: its mean squared error, or the same value with "
+                       "the gradient of the mean cover PSNR, each pair counted in decibels "
+                       f"({_default('cover_loss')})")
     train.add_argument("--noise", type=_config_value("noise"), default=None,
                        help=f"container noise std ({_default('noise')})")
     train.add_argument("--quantize", action=argparse.BooleanOptionalAction, default=None,

@@ -130,6 +130,13 @@ class Config:
         fields: differentiable JPEG, resizing, noise and crops, strengthening over the
         first ``ramp`` steps) instead of ``noise`` and ``quantize``; ``{}`` takes every
         default. ``None``: no channel (chapter 10).
+    cover_loss : {"mse", "decibels"}
+        How the cover term weighs the pairs of a batch. ``"mse"``: the mean squared
+        error, as the paper trains. ``"decibels"``: the same value, with the gradient of
+        the pairs' mean cover *PSNR* (each pair's error weighed by the batch's mean error
+        over its own, held constant), which is what the book reports: a pair whose
+        container is already close to its cover counts as much, in decibels, as one
+        that is far (chapter 10).
     init_from : str or None
         Start from the weights of a shipped model (by name) or of a run folder instead
         of a fresh initialisation (same variant and options); the optimizer starts
@@ -160,6 +167,7 @@ class Config:
     init_from: str | None = None
     clipnorm: float | None = None
     channel: dict | None = None
+    cover_loss: str = "mse"
 
     def __post_init__(self):
         self.validate()
@@ -238,10 +246,11 @@ class Config:
 _POSITIVE_INTS = ("size", "batch_size", "steps", "checkpoint_every", "log_every",
                   "eval_every", "keep_checkpoints")
 #: The names each field of these takes (the command line offers the same choices).
-CHOICES = {"lr_schedule": ("constant", "cosine"), "pairs": ("random-crop", "seed-recipe")}
+CHOICES = {"lr_schedule": ("constant", "cosine"), "pairs": ("random-crop", "seed-recipe"),
+           "cover_loss": ("mse", "decibels")}
 # The order Config.validate checks the fields in (the first bad one is named).
 _CHECK_ORDER = ("variant", *_POSITIVE_INTS, "val_photos", "beta", "noise", "lr",
-                "lr_schedule", "pairs", "clipnorm", "precision", "channel")
+                "lr_schedule", "pairs", "cover_loss", "clipnorm", "precision", "channel")
 
 
 # ------------------------------------------------------------------------- JSON files

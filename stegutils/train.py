@@ -72,6 +72,7 @@ __all__ = [
     "Config",
     "Losses",
     "compute_losses",
+    "decibel_weighted",
     "gradients",
     "distort_container",
     "make_step",
@@ -136,8 +137,32 @@ def _per_example_mse(a, b):
     return tf.reduce_mean(tf.math.squared_difference(a, b), axis=[1, 2, 3])
 
 
+#: The floor of :func:`decibel_weighted`: one grey level squared (about 48 dB), below
+#: which a pair's error counts no more (8-bit rounding alone costs about a twelfth).
+DECIBEL_FLOOR = (1.0 / 255.0) ** 2
+
+
+def decibel_weighted(per_example_mse):
+    """Per-pair errors whose value is unchanged and whose gradient is that of the mean PSNR.
+
+    Returns ``m * log(e_i + floor)`` plus a constant that restores the value ``e_i``, with
+    ``m`` the batch's mean of ``e_i + floor`` held constant: the gradient is ``m / (e_i +
+    floor)`` times that of ``e_i``, so that each pair's error counts in proportion to its
+    decibels (``-10 log10 e_i``), as the mean PSNR the book reports weighs it, while the
+    loss keeps the mean squared error's scale (and ``beta`` its meaning). With equal
+    errors it is the mean squared error, gradient included.
+
+    Introduced in chapter 10 (Surviving the channel).
+    """
+    shifted = per_example_mse + DECIBEL_FLOOR
+    scale = tf.stop_gradient(tf.reduce_mean(shifted))
+    logs = scale * tf.math.log(shifted)
+    return tf.stop_gradient(per_example_mse - logs) + logs
+
+
 def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
-                   training=True, global_batch_size=None, channel=None, step=0):
+                   training=True, global_batch_size=None, channel=None, step=0,
+                   cover_loss="mse"):
     """Run the three networks on one batch and return the two loss terms and the total.
 
     Call it *inside* a ``tf.GradientTape`` to get gradients (see :func:`gradients`).
@@ -160,6 +185,9 @@ def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=N
         cropped as the container was (:func:`stegutils.channel.simulate`).
     step : int or scalar tensor, optional
         The training step, for the channel's curriculum.
+    cover_loss : {"mse", "decibels"}, optional
+        ``"decibels"``: the cover term keeps its value but takes the gradient of the
+        pairs' mean cover PSNR (:func:`decibel_weighted`).
 
     Returns
     -------
@@ -178,8 +206,12 @@ def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=N
         distorted = distort_container(container, noise=noise, quantize=quantize, seed=seed)
     revealed = tf.cast(net.revealing(distorted, training=training), tf.float32)
     batch = global_batch_size or tf.shape(secret)[0]
-    cover_loss = tf.nn.compute_average_loss(_per_example_mse(cover, container),
-                                            global_batch_size=batch)
+    cover_errors = _per_example_mse(cover, container)
+    if cover_loss == "decibels":
+        cover_errors = decibel_weighted(cover_errors)
+    elif cover_loss != "mse":
+        raise ValueError(f"cover_loss must be 'mse' or 'decibels', got {cover_loss!r}")
+    cover_loss = tf.nn.compute_average_loss(cover_errors, global_batch_size=batch)
     secret_loss = tf.nn.compute_average_loss(_per_example_mse(target, revealed),
                                              global_batch_size=batch)
     total = cover_loss + beta * secret_loss
@@ -194,7 +226,7 @@ def compute_losses(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=N
 
 def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
               global_batch_size=None, loss_scale=None, channel=None, step=0,
-              loss=None):
+              loss=None, cover_loss="mse"):
     """Gradients of the total loss for every trainable variable, by automatic
     differentiation.
 
@@ -208,6 +240,9 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
         The loss to differentiate, called as :func:`compute_losses` is (the default)
         and returning :class:`Losses`: a fine-tune with an attack in the loop passes
         its own (:func:`stegutils.attacks.finetune`).
+    cover_loss : {"mse", "decibels"}, optional
+        The cover term's form (:func:`compute_losses`); passed on to ``loss`` only when
+        it is not the default, so that a loss of another signature still works.
 
     Returns
     -------
@@ -217,10 +252,11 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
     Introduced in chapter 4 (Loss and gradient flow).
     """
     loss = loss or compute_losses
+    options = {} if cover_loss == "mse" else {"cover_loss": cover_loss}
     with tf.GradientTape() as tape:
         losses = loss(net, cover=cover, secret=secret, beta=beta, noise=noise,
                       quantize=quantize, seed=seed, global_batch_size=global_batch_size,
-                      channel=channel, step=step)
+                      channel=channel, step=step, **options)
         scaled = loss_scale(losses.total) if loss_scale else losses.total
     grads = tape.gradient(scaled, net.trainable_variables)
     return losses, grads
@@ -228,7 +264,7 @@ def gradients(net, *, cover, secret, beta, noise=0.0, quantize=True, seed=None,
 
 def make_step(net, optimizer, *, beta, noise=0.0, quantize=True, seed=0, channel=None,
               loss=None, gradient_fn=None, strategy=None, global_batch_size=None,
-              counter=None):
+              counter=None, cover_loss="mse"):
     """The compiled training step: a forward pass, the gradients, one optimizer update.
 
     The one training step of the library: :class:`Trainer` (and so ``stegutils
@@ -261,6 +297,8 @@ def make_step(net, optimizer, *, beta, noise=0.0, quantize=True, seed=0, channel
     counter : tf.Variable, optional
         An int64 variable incremented in the same call as the update: a checkpoint's
         step count then always agrees with its weights and optimizer.
+    cover_loss : {"mse", "decibels"}, optional
+        The cover term's form (:func:`compute_losses`).
 
     Returns
     -------
@@ -283,6 +321,9 @@ def make_step(net, optimizer, *, beta, noise=0.0, quantize=True, seed=0, channel
         # Only a step with a channel passes these, so that a hand-written gradient
         # function (stegutils.backprop) keeps its signature.
         extra["channel"] = _channel.ChannelSpec.from_dict(channel)
+    if cover_loss != "mse":
+        # Likewise: only a step that weighs the cover term in decibels passes it.
+        extra["cover_loss"] = cover_loss
 
     def replica_step(cover, secret, index):
         step_seed = tf.stack([tf.cast(seed, tf.int64), index])
@@ -643,7 +684,8 @@ class Trainer:
         return make_step(self.net, self.optimizer, beta=config.beta, noise=config.noise,
                          quantize=config.quantize, seed=config.seed, channel=config.channel,
                          gradient_fn=self.gradient_fn, strategy=self.strategy,
-                         global_batch_size=config.batch_size, counter=self.step)
+                         global_batch_size=config.batch_size, counter=self.step,
+                         cover_loss=config.cover_loss)
 
     # ------------------------------------------------------------------------ running
     def validation_pairs(self):

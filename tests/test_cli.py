@@ -170,6 +170,18 @@ def test_train_quantize_switch_reaches_the_config(tmp_path):
     assert "--no-quantize" in sub_help and "default: --quantize" in sub_help
 
 
+def test_train_cover_loss_reaches_the_config_and_a_bad_one_is_refused(capsys, tmp_path):
+    parser = cli.build_parser()
+    base = ["train", "--run-dir", str(tmp_path / "r")]
+    assert cli._config_from_args(parser.parse_args(base)).cover_loss == "mse"
+    given = parser.parse_args(base + ["--cover-loss", "decibels"])
+    assert cli._config_from_args(given).cover_loss == "decibels"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(base + ["--cover-loss", "psnr"])
+    assert exit_info.value.code == 2
+    assert "--cover-loss: invalid choice: 'psnr'" in capsys.readouterr().err
+
+
 def test_train_rejects_bad_arguments_without_a_traceback(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--run-dir", str(tmp_path / "r"), "--steps", "0"])

@@ -83,6 +83,74 @@ def test_total_gradient_is_cover_gradient_plus_beta_times_secret_gradient():
         np.testing.assert_allclose(t.numpy(), (c + 0.75 * s).numpy(), rtol=1e-5, atol=1e-8)
 
 
+def test_decibel_weighting_keeps_the_value_and_takes_the_gradient_of_the_mean_psnr():
+    errors = tf.constant([1e-3, 4e-3, 2e-4, 5e-6])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(errors)
+        weighted = train.decibel_weighted(errors)
+        mean = tf.reduce_mean(weighted)
+        # The mean PSNR of the pairs, from their (floored) errors, in decibels.
+        psnr = tf.reduce_mean(-10.0 * tf.math.log(errors + train.DECIBEL_FLOOR)) / np.log(10)
+    # Equal up to float32 rounding of the constant that restores the value.
+    np.testing.assert_allclose(weighted.numpy(), errors.numpy(), rtol=1e-4)
+    gradient = tape.gradient(mean, errors).numpy()
+    floored = errors.numpy() + train.DECIBEL_FLOOR
+    np.testing.assert_allclose(gradient, floored.mean() / floored / 4, rtol=1e-5)
+    # Opposite in sign to the mean PSNR's gradient, and proportional to it.
+    ratio = gradient / tape.gradient(psnr, errors).numpy()
+    assert np.all(ratio < 0)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-5)
+    # The pair closest to its cover weighs most, the farthest least.
+    assert gradient.argmax() == 3 and gradient.argmin() == 1
+    # Equal errors: the mean squared error's gradient, exactly.
+    equal = tf.fill([4], 2e-3)
+    with tf.GradientTape() as tape:
+        tape.watch(equal)
+        value = tf.reduce_mean(train.decibel_weighted(equal))
+    np.testing.assert_allclose(tape.gradient(value, equal).numpy(), 0.25, rtol=1e-5)
+
+
+def test_a_decibel_cover_term_has_the_mse_value_another_gradient_and_the_same_routing():
+    net = models.build("fast", seed=0, **TINY_FAST)
+    secret = tf.random.uniform([3, 16, 16, 3], seed=11)
+    # Covers unlike each other (one flat), so that the pairs' errors differ.
+    cover = tf.concat([tf.random.uniform([2, 16, 16, 3], seed=12),
+                       tf.fill([1, 16, 16, 3], 0.5)], axis=0)
+    net({"cover": cover, "secret": secret})
+    results = {}
+    for form in ("mse", "decibels"):
+        with tf.GradientTape() as tape:
+            losses = train.compute_losses(net, cover=cover, secret=secret, beta=0.75,
+                                          quantize=False, cover_loss=form)
+        grads = tape.gradient(losses.cover, net.trainable_variables)
+        results[form] = (losses, grads)
+    mse, decibels = results["mse"][0], results["decibels"][0]
+    np.testing.assert_allclose(float(decibels.cover), float(mse.cover), rtol=1e-6)
+    np.testing.assert_allclose(float(decibels.total), float(mse.total), rtol=1e-6)
+    owners = _network_of(net)
+    differs = False
+    for owner, g_mse, g_db in zip(owners, results["mse"][1], results["decibels"][1]):
+        if owner == "reveal":
+            assert g_db is None or float(tf.norm(g_db)) == 0.0
+        elif g_mse is not None:
+            differs = differs or not np.allclose(g_mse.numpy(), g_db.numpy(), rtol=1e-3)
+    assert differs, "the decibel form left every gradient as the mean squared error's"
+    with pytest.raises(ValueError, match="cover_loss"):
+        train.compute_losses(net, cover=cover, secret=secret, beta=0.75, cover_loss="psnr")
+
+
+def test_a_run_with_a_decibel_cover_term_trains_and_records_it(tmp_path):
+    config = _tiny_config(steps=4, cover_loss="decibels", eval_every=4, checkpoint_every=4)
+    history = train.Trainer(config, tmp_path, train_images=_photos(),
+                            val_images=[]).fit(progress=False)
+    assert np.isfinite(history[-1]["loss"])
+    assert json.loads((tmp_path / "config.json").read_text())["cover_loss"] == "decibels"
+    # A run recorded before the field existed reads as the mean squared error.
+    values = json.loads((tmp_path / "config.json").read_text())
+    del values["cover_loss"]
+    assert train.Config.from_dict(values).cover_loss == "mse"
+
+
 def test_secret_term_outside_the_tape_starves_the_reveal_network():
     # The classic bug that chapter 4 shows: the revealed image is computed inside the
     # tape, but the weighted loss is formed outside, so the tape never sees it.
@@ -112,7 +180,7 @@ def test_container_distortion_rounds_to_8_bits_and_adds_seeded_noise():
 def test_config_rejects_out_of_range_fields_by_name():
     for field, value in [("beta", 0), ("size", 0), ("noise", -1), ("lr", -1e-3),
                          ("batch_size", 2.5), ("variant", "nope"), ("pairs", "x"),
-                         ("precision", "half")]:
+                         ("precision", "half"), ("cover_loss", "psnr")]:
         with pytest.raises(ValueError, match=field.split("_")[0]):
             train.Config(**{field: value})
     with pytest.raises(ValueError, match="unknown config field"):

@@ -71,6 +71,40 @@ def _available(name):
     return pathlib.Path(name).is_dir() or name in pretrained.list()
 
 
+def heldout_collections(photos="test", *, size=64, count=100, seed=1234, builtin_count=40):
+    """The pairs the channel's benchmarks measure on, and what they are.
+
+    ``photos="test"``: ``count`` pairs of ``size`` px crops of the BSDS500 *test* photos
+    (the held-out figures) and, as a second collection, ``builtin_count`` pairs of the
+    built-in photos (none if 0). ``photos="validation"``: pairs of the photos a run holds
+    out of the training split (the trainer's own rule: the last of them, never trained
+    on), for choosing between runs; no second collection. Crops seeded by ``seed``.
+
+    Returns ``(collections, described)``: ``{"bsds500": (secrets, covers), ...}`` and a
+    JSON-ready description of each collection.
+    """
+    if photos == "test":
+        chosen = data.photos("bsds500", "test")
+        source = "bsds500 test"
+    elif photos == "validation":
+        chosen = data.photos("bsds500", "train")
+        kept = min(train.Config().val_photos, len(chosen) // 5)
+        chosen = chosen[-kept:]
+        source = f"bsds500 train, the last {kept} photos (validation)"
+    else:
+        raise ValueError(f"photos must be 'test' or 'validation', got {photos!r}")
+    collections = {"bsds500": data.heldout_pairs(chosen, size=size, count=count, seed=seed)}
+    described = {"bsds500": {"source": source, "photos": len(chosen), "pairs": count,
+                             "size": size, "crop_seed": seed}}
+    if photos == "test" and builtin_count:
+        builtin = data.photos("builtin", "test")
+        collections["builtin"] = data.heldout_pairs(builtin, size=size, count=builtin_count,
+                                                    seed=seed)
+        described["builtin"] = {"source": "built-in photos, test side", "photos": len(builtin),
+                                "pairs": builtin_count, "size": size, "crop_seed": seed}
+    return collections, described
+
+
 def measure(net, secrets, covers):
     """Every figure for one model on one set of pairs (per-pair values kept)."""
     containers = net.hide(covers, secrets, quantize=True)
@@ -195,37 +229,20 @@ def main(argv=None):
     if not names:
         parser.error("none of the models named exists")
 
-    if args.photos == "test":
-        photos = data.photos("bsds500", "test")
-        source = "bsds500 test"
-    else:
-        # The trainer's own rule: the last photos of the training split, never trained on.
-        photos = data.photos("bsds500", "train")
-        count = min(train.Config().val_photos, len(photos) // 5)
-        photos = photos[-count:]
-        source = f"bsds500 train, the last {count} photos (validation)"
-    secrets, covers = data.heldout_pairs(photos, size=args.size, count=args.count,
-                                         seed=args.seed)
-    collections = {"bsds500": (secrets, covers)}
-    if args.photos == "test" and args.builtin_count:
-        builtin = data.photos("builtin", "test")
-        collections["builtin"] = data.heldout_pairs(builtin, size=args.size,
-                                                    count=args.builtin_count, seed=args.seed)
+    collections, described = heldout_collections(
+        args.photos, size=args.size, count=args.count, seed=args.seed,
+        builtin_count=args.builtin_count)
+    secrets, covers = collections["bsds500"]
     results = {
         "command": "python benchmarks/channel.py " + " ".join(argv),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": models.machine_description(),
-        "data": {"bsds500": {"source": source, "photos": len(photos), "pairs": args.count,
-                             "size": args.size, "crop_seed": args.seed}},
+        "data": described,
         "containers": "rounded to 8 bits (as a PNG stores them), then attacked",
         "targets": TARGETS,
         "skipped": [name for name in args.models if name not in names],
         "models": {},
     }
-    if "builtin" in collections:
-        results["data"]["builtin"] = {"source": "built-in photos, test side",
-                                      "pairs": args.builtin_count, "size": args.size,
-                                      "crop_seed": args.seed}
     results["differentiable_jpeg"] = differentiable_fidelity(
         np.concatenate([secrets, covers])[: max(8, min(64, 2 * args.count))])
 

@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from stegutils import attacks, data, metrics, models, pretrained, train  # noqa: E402
+from stegutils import attacks, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = HERE / "results" / "strength.json"
 STRENGTHS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5]
@@ -137,18 +137,9 @@ def main(argv=None):
     if not names:
         parser.error("none of the models named exists")
 
-    photos = data.photos("bsds500", "test")
-    collections = {"bsds500": data.heldout_pairs(photos, size=args.size, count=args.count,
-                                                 seed=args.seed)}
-    described = {"bsds500": {"source": "bsds500 test", "photos": len(photos),
-                             "pairs": args.count, "size": args.size, "crop_seed": args.seed}}
-    if args.builtin_count:
-        builtin = data.photos("builtin", "test")
-        collections["builtin"] = data.heldout_pairs(builtin, size=args.size,
-                                                    count=args.builtin_count, seed=args.seed)
-        described["builtin"] = {"source": "built-in photos, test side", "photos": len(builtin),
-                                "pairs": args.builtin_count, "size": args.size,
-                                "crop_seed": args.seed}
+    collections, described = CHANNEL.heldout_collections(
+        "test", size=args.size, count=args.count, seed=args.seed,
+        builtin_count=args.builtin_count)
     results = {
         "command": "python benchmarks/strength.py " + " ".join(argv),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),

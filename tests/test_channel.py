@@ -324,3 +324,38 @@ def test_strength_benchmark_finds_where_targets_are_met_and_the_best_at_each_cov
     assert best["30"]["strength"] == 0.8 and best["30"]["jpeg75_secret_psnr"]["mean"] == 20.5
     assert best["32"]["strength"] == 0.5
     assert strength.summarise(rows[2:], targets)["best_jpeg75_with_cover_at_least"]["30"] is None
+
+
+def test_the_channel_benchmarks_share_one_choice_of_held_out_and_validation_pairs(monkeypatch):
+    from scripts import load_script
+
+    from stegutils import data
+
+    bench = load_script("benchmarks/channel.py", "channel_benchmark")
+    rng = np.random.default_rng(0)
+    made = {("bsds500", "test"): [rng.random((40, 48, 3), np.float32) for _ in range(6)],
+            ("bsds500", "train"): [np.full((40, 48, 3), i / 60, np.float32)
+                                   for i in range(60)],
+            ("builtin", "test"): [rng.random((40, 48, 3), np.float32) for _ in range(3)]}
+    monkeypatch.setattr(data, "photos", lambda name, split: made[(name, split)])
+
+    collections, described = bench.heldout_collections("test", size=16, count=5, seed=3,
+                                                       builtin_count=4)
+    assert sorted(collections) == ["bsds500", "builtin"]
+    assert collections["bsds500"][0].shape == (5, 16, 16, 3)
+    assert collections["builtin"][1].shape == (4, 16, 16, 3)
+    assert described["bsds500"] == {"source": "bsds500 test", "photos": 6, "pairs": 5,
+                                    "size": 16, "crop_seed": 3}
+    assert described["builtin"]["photos"] == 3
+    again, _ = bench.heldout_collections("test", size=16, count=5, seed=3, builtin_count=0)
+    assert list(again) == ["bsds500"]
+    np.testing.assert_array_equal(again["bsds500"][0], collections["bsds500"][0])
+
+    # Validation: the trainer's last photos of the training split (flat grey levels here,
+    # so the crops tell which photos they came from), and no second collection.
+    collections, described = bench.heldout_collections("validation", size=16, count=8)
+    assert list(collections) == ["bsds500"] and described["bsds500"]["photos"] == 10
+    levels = np.unique(np.round(np.concatenate(collections["bsds500"]) * 60))
+    assert set(levels) <= set(range(50, 60)), levels
+    with pytest.raises(ValueError, match="'test' or 'validation'"):
+        bench.heldout_collections("train")

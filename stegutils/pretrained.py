@@ -351,6 +351,8 @@ def _stage(record, config):
                                                 "commands")}
     for key in ("steps", "lr", "lr_schedule", "beta", "batch_size", "size"):
         stage[key] = (config or {}).get(key)
+    # A config recorded before the cover term had a choice trained its mean squared error.
+    stage["cover_loss"] = None if config is None else config.get("cover_loss", "mse")
     return stage
 
 
@@ -371,6 +373,8 @@ def _chain(parent, record, config):
                 "warm_start": {"from": parent["from"], "sha256": parent["sha256"],
                                "note": "the starting model's training is not recorded"}}
     stages = before.get("stages") or [_stage(before, parent.get("config"))]
+    # Stages recorded before the cover term had a choice trained its mean squared error.
+    stages = [{**stage, "cover_loss": stage.get("cover_loss", "mse")} for stage in stages]
     this = _stage(record, config.to_dict())
 
     def total(key):

@@ -104,7 +104,7 @@ def test_card_commands_name_run_folders_without_absolute_paths():
     assert _portable_argv(relative) == relative
 
 
-def _warm_run(tmp_path, start, photo_folder, name="warm"):
+def _warm_run(tmp_path, start, photo_folder, name="warm", **overrides):
     """A few steps of the tiny model, warm-started from ``start``."""
     from stegutils import train
 
@@ -113,7 +113,7 @@ def _warm_run(tmp_path, start, photo_folder, name="warm"):
     config = train.Config(variant="fast", variant_options=TINY_FAST, size=16, batch_size=4,
                           steps=3, seed=4, lr=5e-4, precision="float32",
                           data=str(photo_folder), val_photos=2, log_every=3, eval_every=3,
-                          checkpoint_every=3, init_from=str(start))
+                          checkpoint_every=3, init_from=str(start), **overrides)
     run_dir = tmp_path / name
     train.Trainer(config, run_dir).fit(progress=False)
     return run_dir
@@ -124,7 +124,7 @@ def test_a_warm_started_export_counts_the_whole_chain(shipped, tiny_run, tmp_pat
     # Ship the tiny run with the record export makes (the fixture's card has a stand-in).
     pretrained.export(tiny_run, "tiny")
     parent = json.loads((shipped / "tiny.json").read_text())
-    run = _warm_run(tmp_path, "tiny", photo_folder)
+    run = _warm_run(tmp_path, "tiny", photo_folder, cover_loss="decibels")
     pretrained.export(run, "tiny")  # the same name: the card it started from is replaced
     card = json.loads((shipped / "tiny.json").read_text())
     training, first = card["training"], parent["training"]
@@ -132,6 +132,8 @@ def test_a_warm_started_export_counts_the_whole_chain(shipped, tiny_run, tmp_pat
     assert training["warm_start"] == {"from": "tiny", "sha256": parent["sha256"]}
     assert [stage["step"] for stage in training["stages"]][0] == first["step"]
     assert len(training["stages"]) == 2 and training["stages"][1]["lr"] == 5e-4
+    # Each stage says how its cover term was counted.
+    assert [stage["cover_loss"] for stage in training["stages"]] == ["mse", "decibels"]
     assert training["step"] == first["step"] + training["stages"][1]["step"]
     assert training["images_seen"] == training["step"] * 4
     assert training["commands"][: len(first["commands"])] == first["commands"]

@@ -20,7 +20,7 @@ the results, so that a comparison keeps its names after a model is shipped):
 - how the cover PSNR spreads over the pairs (percentiles, and every pair's value);
 - every model minus every model listed after it, paired over the same pairs;
 - each model's training settings (``cover_loss``, ``beta``, steps, warm start), from its
-  card or run folder.
+  card or run folder, and the SHA-256 of the weights measured.
 
 Results go to ``benchmarks/results/cover_loss.json`` (with the command, the machine and
 the wall time); chapter 10 reads them. Needs BSDS500 (``STEGUTILS_DATA``).
@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from stegutils import attacks, metrics, models, pretrained, train  # noqa: E402
+from stegutils import attacks, files, metrics, models, pretrained, train  # noqa: E402
 
 RESULTS = HERE / "results" / "cover_loss.json"
 JPEG_QUALITY = 75
@@ -109,13 +109,15 @@ def differences(by_label):
 
 
 def training_settings(card):
+    """How a model was trained: its last run's settings, and the step it was chosen at (a
+    run folder's best) or the steps of its whole chain of runs (a shipped model's card)."""
     config = card.get("config") or {}
-    training = card.get("training") or {}
     return {"cover_loss": config.get("cover_loss", "mse"), "beta": config.get("beta"),
             "lr": config.get("lr"), "steps": config.get("steps"),
             "init_from": config.get("init_from"), "channel": config.get("channel"),
             "variant_options": config.get("variant_options"),
-            "step_chosen": training.get("step") or (card.get("validation") or {}).get("step")}
+            "step_chosen": (card.get("validation") or {}).get("step"),
+            "steps_in_all": (card.get("training") or {}).get("step")}
 
 
 def main(argv=None):
@@ -169,7 +171,13 @@ def main(argv=None):
     measured = {key: {} for key in photo_sets}
     for label, model in chosen.items():
         net, card = pretrained.load(model)
+        shipped = not pathlib.Path(model).is_dir()
         entry = {"model": pretrained.model_name(model), "variant": card["variant"],
+                 "shipped": shipped,
+                 # The weights measured, so that a page can tell which run a shipped
+                 # model came from.
+                 "weights_sha256": card.get("sha256") if shipped
+                 else files.sha256(card["weights"]),
                  "card_sha256": card.get("sha256"), "training": training_settings(card),
                  "photo_sets": {}}
         for key, (secrets, covers) in photo_sets.items():

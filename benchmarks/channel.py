@@ -71,6 +71,32 @@ def _available(name):
     return pathlib.Path(name).is_dir() or name in pretrained.list()
 
 
+def add_pair_options(parser, *, count_help="test pairs (100)"):
+    """The options that choose the benchmark pairs (:func:`heldout_collections`)."""
+    parser.add_argument("--count", type=int, default=100, help=count_help)
+    parser.add_argument("--size", type=int, default=64, help="side of the crops (64)")
+    parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
+    parser.add_argument("--builtin-count", type=int, default=40,
+                        help="pairs of the built-in photos, the second collection (40)")
+
+
+def add_output_options(parser, results):
+    """``--quick`` (a few pairs, into a temporary file) and ``--out`` (default ``results``)."""
+    parser.add_argument("--quick", action="store_true",
+                        help="a few pairs, to check that the script runs (written to a "
+                        "temporary file, not the results)")
+    parser.add_argument("--out", type=pathlib.Path, default=results)
+
+
+def quick_settings(args, results, name):
+    """With ``--quick``: six pairs and four built-in ones, written to a temporary ``name``
+    unless ``--out`` names a file."""
+    if args.quick:
+        args.count, args.builtin_count = 6, 4
+        if args.out == results:
+            args.out = pathlib.Path(tempfile.gettempdir()) / name
+
+
 def heldout_collections(photos="test", *, size=64, count=100, seed=1234, builtin_count=40):
     """The pairs the channel's benchmarks measure on, and what they are.
 
@@ -202,25 +228,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["robust", "fast", "seed"],
                         help="shipped model names or run folders; missing ones are skipped")
-    parser.add_argument("--count", type=int, default=100, help="test pairs (100)")
-    parser.add_argument("--size", type=int, default=64, help="side of the crops (64)")
-    parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
-    parser.add_argument("--builtin-count", type=int, default=40,
-                        help="pairs of the built-in photos, the second collection (40)")
+    add_pair_options(parser)
     parser.add_argument("--photos", choices=["test", "validation"], default="test",
                         help="BSDS500 test (the held-out figures), or the validation photos "
                         "a run held out of the training split (for choosing a checkpoint)")
     parser.add_argument("--update-cards", action="store_true",
                         help="write each shipped model's channel figures into its card")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few pairs, to check that the script runs (written to a "
-                        "temporary file, not the results)")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    add_output_options(parser, RESULTS)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.count, args.builtin_count = 6, 4
-        if args.out == RESULTS:
-            args.out = pathlib.Path(tempfile.gettempdir()) / "channel-quick.json"
+    quick_settings(args, RESULTS, "channel-quick.json")
     started = time.perf_counter()
     names = [name for name in args.models if _available(name)]
     for name in args.models:

@@ -33,7 +33,6 @@ import importlib.util
 import os
 import pathlib
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -125,15 +124,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", required=True,
                         help="LABEL=MODEL, each a shipped name or a run folder")
-    parser.add_argument("--count", type=int, default=100, help="pairs per photo set (100)")
-    parser.add_argument("--size", type=int, default=64, help="side of the crops (64)")
-    parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
-    parser.add_argument("--builtin-count", type=int, default=40,
-                        help="pairs of the built-in photos, the second collection (40)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few pairs, to check that the script runs (written to a "
-                        "temporary file, not the results)")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    CHANNEL.add_pair_options(parser, count_help="pairs per photo set (100)")
+    CHANNEL.add_output_options(parser, RESULTS)
     args = parser.parse_args(argv)
     try:
         chosen = parse_models(args.models)
@@ -143,10 +135,7 @@ def main(argv=None):
     if missing:
         parser.error(f"--models: no model {missing[0]!r} (shipped: {pretrained.list()}, "
                      "or a run folder)")
-    if args.quick:
-        args.count, args.builtin_count = 6, 4
-        if args.out == RESULTS:
-            args.out = pathlib.Path(tempfile.gettempdir()) / "cover-loss-quick.json"
+    CHANNEL.quick_settings(args, RESULTS, "cover-loss-quick.json")
     started = time.perf_counter()
     photo_sets = {}
     described = {}

@@ -30,7 +30,6 @@ import importlib.util
 import os
 import pathlib
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -108,25 +107,15 @@ def main(argv=None):
                         help="shipped model names or run folders; missing ones are skipped")
     parser.add_argument("--strengths", nargs="+", type=float, default=STRENGTHS,
                         help="factors of the residual (1 is the model as trained)")
-    parser.add_argument("--count", type=int, default=100, help="test pairs (100)")
-    parser.add_argument("--size", type=int, default=64, help="side of the crops (64)")
-    parser.add_argument("--seed", type=int, default=1234, help="seed of the crops")
-    parser.add_argument("--builtin-count", type=int, default=40,
-                        help="pairs of the built-in photos, the second collection (40)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few pairs, to check that the script runs (written to a "
-                        "temporary file, not the results)")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    CHANNEL.add_pair_options(parser, count_help="test pairs (100)")
+    CHANNEL.add_output_options(parser, RESULTS)
     args = parser.parse_args(argv)
     for strength in args.strengths:
         if not strength > 0:
             parser.error(f"--strengths: each must be above 0, got {strength:g}")
     if 1.0 not in args.strengths:
         parser.error("--strengths must include 1 (the model as trained), the reference")
-    if args.quick:
-        args.count, args.builtin_count = 6, 4
-        if args.out == RESULTS:
-            args.out = pathlib.Path(tempfile.gettempdir()) / "strength-quick.json"
+    CHANNEL.quick_settings(args, RESULTS, "strength-quick.json")
     strengths = sorted(set(args.strengths))
     targets = CHANNEL.TARGETS
     started = time.perf_counter()

@@ -98,10 +98,18 @@ def _read(path):
     return data.load_image(path, dtype="uint8")
 
 
-def _hide(net, cover, secret, *, quiet, strength=1.0):
-    """Whole-image inference for ordinary sizes; tiles (same result, flat memory) above."""
+def _hide(net, cover, secret, *, quiet, strength=1.0, refine_steps=0):
+    """Whole-image inference for ordinary sizes; tiles (same result, flat memory) above.
+    With ``refine_steps``, the container is then refined through the channel
+    (:func:`stegutils.refine.refine_tiled`, a tile at a time at every size)."""
     from stegutils import data
 
+    if refine_steps:
+        from stegutils import refine
+
+        return refine.refine_tiled(net, data.to_uint8(cover), data.to_uint8(secret),
+                                   spec=refine.RefineSpec(steps=refine_steps),
+                                   progress=not quiet)
     if not _tiled(cover):
         return net.hide(cover=data.to_float(cover), secret=data.to_float(secret),
                         strength=strength)
@@ -150,12 +158,13 @@ def _read_pair(cover_path, secret_path, *, say):
     return cover, secret
 
 
-def _hide_and_save(net, cover, secret, out, *, say, progress, strength=1.0):
+def _hide_and_save(net, cover, secret, out, *, say, progress, strength=1.0, refine_steps=0):
     """Hide, then write the container atomically (temporary file, then rename)."""
     from stegutils import data
 
     _warn_if_small(net, cover.shape, say=say)
-    container = _hide(net, cover, secret, quiet=not progress, strength=strength)
+    container = _hide(net, cover, secret, quiet=not progress, strength=strength,
+                      refine_steps=refine_steps)
     data.save_image(out, container, compress_level=_PNG_LEVEL)
 
 
@@ -347,6 +356,9 @@ def _hide_mode(args):
 
 
 def _cmd_hide(args):
+    if args.refine and args.strength != 1.0:
+        raise CLIError("give --refine or --strength, not both: refining chooses the "
+                       "container's strength itself, pixel by pixel")
     if _hide_mode(args) == "folders":
         return _hide_folders(args)
     out = pathlib.Path(args.out)
@@ -362,7 +374,7 @@ def _cmd_hide(args):
     cover, secret = _read_pair(args.cover, args.secret, say=say)
     net, card = _load_model(args.model, args.precision)
     _hide_and_save(net, cover, secret, out, say=say, progress=not args.quiet,
-                   strength=args.strength)
+                   strength=args.strength, refine_steps=args.refine)
     _print(f"wrote {out} (model {card.get('name', args.model)}{_strength_note(args)})",
            quiet=args.quiet)
 
@@ -381,7 +393,7 @@ def _hide_folders(args):
         _, cover_path, secret_path, out = item
         cover, secret = _read_pair(cover_path, secret_path, say=say)
         _hide_and_save(net, cover, secret, out, say=say, progress=False,
-                       strength=args.strength)
+                       strength=args.strength, refine_steps=args.refine)
 
     failed = _run_each(items, work, what="hide", unit="pair", quiet=args.quiet)
     return _finish(failed, len(items), f"wrote {len(items) - len(failed)} containers to "
@@ -390,6 +402,8 @@ def _hide_folders(args):
 
 
 def _strength_note(args):
+    if args.refine:
+        return f", refined for {args.refine} steps"
     return "" if args.strength == 1.0 else f", residual strength {args.strength:g}"
 
 
@@ -693,6 +707,18 @@ def _positive_int(text):
     return value
 
 
+def _steps(text):
+    """--refine: a whole number of steps, 0 (off) or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of steps, 0 (off) or more, got {text!r}")
+    return value
+
+
 def _strength(text):
     """--strength: a finite number above 0 (models.scale_residual's rule, without TF)."""
     try:
@@ -810,6 +836,14 @@ def build_parser() -> argparse.ArgumentParser:
                       "trained): below 1 the container is closer to the cover and the "
                       "secret weaker and less robust, above 1 the other way; chapter 10 "
                       "measures the trade-off (benchmarks/results/strength.json)")
+    hide.add_argument("--refine", type=_steps, default=0, metavar="STEPS",
+                      help="then refine the container for STEPS steps of gradient descent "
+                      "against the model's own reveal network, through a simulated JPEG "
+                      "and resizing (default 0, off): closer to the cover and kinder to "
+                      "the secret (chapter 10 measures it, benchmarks/results/refine.json), "
+                      "at the cost of time: every step passes the image forward and back "
+                      "through the reveal network three times, slow for large photos "
+                      "without a GPU")
     hide.add_argument("--precision", choices=_PRECISIONS, default="float32",
                       help=_precision_help())
     hide.set_defaults(func=_cmd_hide)

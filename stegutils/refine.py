@@ -1,0 +1,262 @@
+"""Refining a container against the fixed reveal network, through the channel.
+
+A hiding network makes a container in one pass, for every cover and secret alike. Once
+it has, the container itself can be improved for *this* pair: the reveal network is
+fixed and differentiable, and so is the channel (:mod:`stegutils.channel`), so gradient
+descent can move the container's pixels, and nothing else, towards a container that is
+closer to its cover while the reveal network still recovers the secret from it, clean,
+after a JPEG and after resizing. Kishore et al. {cite}`kishore2022fnns` hide this way
+with no hiding network at all ("train the images, not the network"); here the hiding
+network's container is the starting point, and the channel is in the loop, so what is
+found survives it.
+
+Each pair is refined on its own loss (Adam scales every pixel on its own; only the
+channel's draws, the crop and the resize factor of a step, are shared by a batch), and
+the objective is the one the book trains with, counted in decibels::
+
+    PSNR(cover, container) + beta * mean over views of PSNR(secret, revealed(view))
+
+maximised, where the views of the container are: rounded to 8 bits; after the
+differentiable JPEG (4:2:0, a quality drawn from ``jpeg_quality`` for every pair and
+step); after shrinking by a factor drawn from ``[resize_factor, 1]`` and enlarging back.
+Each step also crops all three by one offset of ``0..crop`` pixels (the secret the same
+way), so that what is found does not depend on where the JPEG's 8x8 grid falls.
+
+The reader pays for it in time: each step is one pass forward and back through the
+reveal network, three views wide (``benchmarks/refine.py`` measures the trade).
+
+Introduced in chapter 10 (Surviving the channel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from stegutils import channel as _channel
+from stegutils import models as _models
+
+__all__ = ["RefineSpec", "refine", "refine_tiled"]
+
+#: One grey level squared: the floor under each error before its logarithm is taken (as
+#: :data:`stegutils.train.DECIBEL_FLOOR`), so a pair already near perfect stops pulling.
+FLOOR = (1.0 / 255.0) ** 2
+
+
+@dataclasses.dataclass(frozen=True)
+class RefineSpec:
+    """How a container is refined (:func:`refine`).
+
+    Attributes
+    ----------
+    steps : int
+        Adam steps (0: the hiding network's container, unchanged).
+    beta : float
+        The weight of the secret's decibels against the cover's.
+    lr : float
+        Adam's learning rate, in units of the image (1 is black to white).
+    jpeg_quality : (low, high)
+        The differentiable JPEG's quality, drawn uniformly per pair and step.
+    resize_factor : float
+        The smallest factor the resized view is shrunk by.
+    crop : int
+        The largest crop offset of a step (0: no crop).
+    weights : (clean, jpeg, resized)
+        How much each view's decibels count in the secret's (normalised to sum to 1).
+    """
+
+    steps: int = 100
+    beta: float = 1.5
+    lr: float = 1e-3
+    jpeg_quality: tuple = (50, 95)
+    resize_factor: float = 0.5
+    crop: int = 8
+    weights: tuple = (0.2, 0.6, 0.2)
+
+    def __post_init__(self):
+        if not (isinstance(self.steps, int) and self.steps >= 0):
+            raise ValueError(f"steps must be a whole number >= 0, got {self.steps!r}")
+        for name in ("beta", "lr"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a number above 0, got {value!r}")
+        low, high = self.jpeg_quality
+        if not (1 <= low <= high <= 100):
+            raise ValueError(f"jpeg_quality must be (low, high) with 1 <= low <= high <= 100, "
+                             f"got {self.jpeg_quality!r}")
+        if not 0 < self.resize_factor <= 1:
+            raise ValueError(f"resize_factor must be in (0, 1], got {self.resize_factor!r}")
+        if not (isinstance(self.crop, int) and self.crop >= 0):
+            raise ValueError(f"crop must be a whole number >= 0, got {self.crop!r}")
+        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError(f"weights must be three numbers >= 0 (clean, jpeg, resized) "
+                             f"that are not all 0, got {self.weights!r}")
+
+    def to_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["jpeg_quality"] = list(self.jpeg_quality)
+        values["weights"] = list(self.weights)
+        return values
+
+
+def _views(container, secret, spec, seed):
+    """The three views of a batch of containers, and the secrets to compare them with."""
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    x = _models.quantize_8bit(container)
+    height, width = tf.shape(x)[1], tf.shape(x)[2]
+    # No crop on images too small to lose 8 pixels and keep an 8x8 block.
+    crop = spec.crop if spec.crop and min(container.shape[1:3]) >= 2 * spec.crop + 8 else 0
+    if crop:
+        offsets = tf.random.stateless_uniform([2], seeds[0], 0, crop + 1, tf.int32)
+        top, left = offsets[0], offsets[1]
+        x = x[:, top:top + height - crop, left:left + width - crop]
+        secret = secret[:, top:top + height - crop, left:left + width - crop]
+    batch = tf.shape(x)[0]
+    low, high = (float(q) for q in spec.jpeg_quality)
+    quality = tf.random.stateless_uniform([batch], seeds[1], low, high)
+    jpeg = _channel.differentiable_jpeg(x, quality, chroma_subsampling=True)
+    factor = tf.random.stateless_uniform([], seeds[2], spec.resize_factor, 1.0)
+    size = tf.shape(x)[1:3]
+    small = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32), 1)
+    resized = tf.image.resize(x, small, method="bilinear", antialias=True)
+    resized = _models.quantize_8bit(tf.image.resize(resized, size, method="bilinear"))
+    return tf.concat([x, jpeg, resized], axis=0), tf.concat([secret] * 3, axis=0)
+
+
+def _decibels(errors):
+    """``-10 log10(error + FLOOR)`` per pair: a PSNR, floored at one grey level."""
+    return -10.0 * tf.math.log(errors + FLOOR) / math.log(10.0)
+
+
+def _objective(reveal, cover, secret, delta, spec, seed):
+    """Per pair: ``(cover dB, secret dB over the views, what to maximise)``."""
+    container = cover + delta
+    cover_errors = tf.reduce_mean(
+        tf.square(tf.clip_by_value(container, 0.0, 1.0) - cover), axis=[1, 2, 3])
+    views, secrets = _views(container, secret, spec, seed)
+    revealed = tf.cast(reveal(views, training=False), tf.float32)
+    secret_errors = tf.reduce_mean(tf.square(revealed - secrets), axis=[1, 2, 3])
+    weights = np.asarray(spec.weights, np.float32) / float(sum(spec.weights))
+    secret_db = tf.reduce_sum(tf.reshape(_decibels(secret_errors), [3, -1]) * weights[:, None],
+                              axis=0)
+    cover_db = _decibels(cover_errors)
+    return cover_db, secret_db, cover_db + spec.beta * secret_db
+
+
+def _refine_batch(net, cover, secret, start, spec, seed, progress):
+    if not spec.steps:
+        return start
+    reveal = net.revealing
+    delta = tf.Variable(start - cover)
+    optimizer = tf.keras.optimizers.Adam(spec.lr)
+
+    @tf.function
+    def step(index):
+        with tf.GradientTape() as tape:
+            tape.watch(delta)
+            _, _, gain = _objective(reveal, cover, secret, delta, spec,
+                                    tf.stack([tf.cast(seed, tf.int64), index]))
+            loss = -tf.reduce_sum(gain)
+        optimizer.apply_gradients([(tape.gradient(loss, delta), delta)])
+
+    from tqdm.auto import tqdm
+
+    for index in tqdm(range(spec.steps), desc="refine", unit="step", leave=False,
+                      disable=not progress):
+        step(tf.constant(index, tf.int64))
+    return cover + delta
+
+
+def refine(net, cover, secret, *, container=None, spec: RefineSpec | None = None,
+           seed: int = 0, quantize: bool = True, batch_size: int = 16,
+           progress: bool = False) -> np.ndarray:
+    """Hide ``secret`` in ``cover``, then refine the container through the channel.
+
+    Parameters
+    ----------
+    net : stegutils.models.StegoNet
+        Its reveal network is the fixed judge; its hiding network gives the start.
+    cover, secret : array-like
+        Float images in ``[0, 1]``, ``(H, W, 3)`` or ``(B, H, W, 3)``, the same shape;
+        height and width a multiple of ``net.multiple`` (pad first otherwise).
+    container : array-like, optional
+        Where to start (default: ``net.hide(cover, secret, quantize=False)``).
+    spec : RefineSpec, optional
+        Steps, weight and channel (default :class:`RefineSpec()`).
+    seed : int, optional
+        Seeds the channel's draws: the same inputs and seed give the same container.
+    quantize : bool, optional
+        Round the result to 8 bits, as a PNG stores it (default).
+    batch_size : int, optional
+        Pairs refined at once (each on its own loss; a batch shares the crop and the
+        resize factor of each step).
+    progress : bool, optional
+        A progress bar over the steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        The refined container, float32 in ``[0, 1]``, the shape of ``cover``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, are not images, or do not fit the model's grid.
+    """
+    spec = spec or RefineSpec()
+    cover_b, single = _models._as_batch(cover, "cover")
+    secret_b, _ = _models._as_batch(secret, "secret")
+    if cover_b.shape != secret_b.shape:
+        raise ValueError(f"cover and secret must have the same shape, got "
+                         f"{tuple(cover_b.shape)} and {tuple(secret_b.shape)}")
+    multiple = int(net.multiple)
+    if cover_b.shape[1] % multiple or cover_b.shape[2] % multiple:
+        raise ValueError(f"refine needs a height and width that are multiples of "
+                         f"{multiple} for this model, got {tuple(cover_b.shape[1:3])}")
+    if container is None:
+        start_b = tf.constant(net.hide(cover_b, secret_b, quantize=False,
+                                       batch_size=batch_size))
+    else:
+        start_b, _ = _models._as_batch(container, "container")
+        if start_b.shape != cover_b.shape:
+            raise ValueError(f"container must have the cover's shape {tuple(cover_b.shape)}, "
+                             f"got {tuple(start_b.shape)}")
+    outputs = []
+    for first in range(0, cover_b.shape[0], batch_size):
+        part = slice(first, first + batch_size)
+        result = _refine_batch(net, cover_b[part], secret_b[part], start_b[part], spec,
+                               seed, progress)
+        result = tf.clip_by_value(result, 0.0, 1.0)
+        outputs.append(tf.round(result * 255.0) / 255.0 if quantize else result)
+    result = tf.concat(outputs, axis=0).numpy()
+    return result[0] if single else result
+
+
+def refine_tiled(net, cover, secret, *, spec: RefineSpec | None = None, seed: int = 0,
+                 tile: int = 256, progress: bool = False) -> np.ndarray:
+    """:func:`refine` for one image of any size, a tile at a time (flat memory).
+
+    Each tile is refined with a margin of the reveal network's reach around it
+    (:func:`stegutils.tiling.halo`) and only its core kept. Unlike hiding in tiles this
+    is not exactly the whole-image result: a revealed pixel near a tile's edge sees
+    container pixels refined with two different tiles. ``uint8`` in, ``uint8`` out.
+    """
+    from stegutils import tiling
+
+    cover = tiling._check_image(cover, "cover")
+    secret = tiling._check_image(secret, "secret")
+    if cover.shape != secret.shape:
+        raise ValueError(f"cover and secret must have the same shape, got {cover.shape} "
+                         f"and {secret.shape}; resize the secret to the cover first")
+    out_dtype = np.uint8 if cover.dtype == np.uint8 else np.float32
+    margin = max(tiling.halo(net, "hide"), tiling.halo(net, "reveal"))
+
+    def run(cover_tile, secret_tile):
+        return refine(net, cover_tile, secret_tile, spec=spec, seed=seed, batch_size=1)
+
+    return tiling._run_tiles([cover, secret], run, tile=tile, margin=margin,
+                             multiple=int(net.multiple), out_dtype=out_dtype,
+                             progress=progress, what="refine")

@@ -131,9 +131,14 @@ def heldout_collections(photos="test", *, size=64, count=100, seed=1234, builtin
     return collections, described
 
 
-def measure(net, secrets, covers):
-    """Every figure for one model on one set of pairs (per-pair values kept)."""
-    containers = net.hide(covers, secrets, quantize=True)
+def measure(net, secrets, covers, containers=None):
+    """Every figure for one model on one set of pairs (per-pair values kept).
+
+    ``containers``: 8-bit containers made another way (refined, :mod:`stegutils.refine`)
+    to measure instead of the model's own; its reveal network reads them all the same.
+    """
+    if containers is None:
+        containers = net.hide(covers, secrets, quantize=True)
     revealed = net.reveal(containers)
     per_pair = {"cover": metrics.psnr(covers, containers),
                 "secret": metrics.psnr(secrets, revealed)}

@@ -68,7 +68,7 @@ class RefineSpec:
         How much each view's decibels count in the secret's (normalised to sum to 1).
     """
 
-    steps: int = 100
+    steps: int = 200
     beta: float = 1.5
     lr: float = 1e-3
     jpeg_quality: tuple = (50, 95)
@@ -146,33 +146,69 @@ def _objective(reveal, cover, secret, delta, spec, seed):
     return cover_db, secret_db, cover_db + spec.beta * secret_db
 
 
-def _refine_batch(net, cover, secret, start, spec, seed, progress):
+class _Refiner:
+    """One compiled refinement step for one batch shape, reused batch after batch (and
+    tile after tile): the pair's images and the optimiser's state are variables that
+    each batch resets, so nothing is traced twice.
+
+    The optimiser is Adam (Kingma and Ba), in the form and with the defaults of
+    ``keras.optimizers.Adam``, written out because its state must restart for every
+    batch while the compiled step stays.
+    """
+
+    BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
+
+    def __init__(self, net, spec, shape):
+        self.spec = spec
+        zeros = tf.zeros(shape, tf.float32)
+        self.cover, self.secret, self.delta, self.m, self.v = (
+            tf.Variable(zeros, trainable=False) for _ in range(5))
+        reveal = net.revealing
+
+        @tf.function
+        def step(index, seed):
+            with tf.GradientTape() as tape:
+                tape.watch(self.delta)
+                _, _, gain = _objective(reveal, self.cover, self.secret, self.delta, spec,
+                                        tf.stack([seed, index]))
+                loss = -tf.reduce_sum(gain)
+            grad = tape.gradient(loss, self.delta)
+            t = tf.cast(index, tf.float32) + 1.0
+            self.m.assign(self.BETA_1 * self.m + (1.0 - self.BETA_1) * grad)
+            self.v.assign(self.BETA_2 * self.v + (1.0 - self.BETA_2) * tf.square(grad))
+            rate = spec.lr * tf.sqrt(1.0 - self.BETA_2 ** t) / (1.0 - self.BETA_1 ** t)
+            self.delta.assign_sub(rate * self.m / (tf.sqrt(self.v) + self.EPSILON))
+
+        self._step = step
+
+    def run(self, cover, secret, start, seed, progress):
+        self.cover.assign(cover)
+        self.secret.assign(secret)
+        self.delta.assign(start - cover)
+        for state in (self.m, self.v):
+            state.assign(tf.zeros_like(state))
+        from tqdm.auto import tqdm
+
+        seed = tf.constant(seed, tf.int64)
+        for index in tqdm(range(self.spec.steps), desc="refine", unit="step", leave=False,
+                          disable=not progress):
+            self._step(tf.constant(index, tf.int64), seed)
+        return self.cover + self.delta
+
+
+def _refine_batch(net, cover, secret, start, spec, seed, progress, refiners):
     if not spec.steps:
         return start
-    reveal = net.revealing
-    delta = tf.Variable(start - cover)
-    optimizer = tf.keras.optimizers.Adam(spec.lr)
-
-    @tf.function
-    def step(index):
-        with tf.GradientTape() as tape:
-            tape.watch(delta)
-            _, _, gain = _objective(reveal, cover, secret, delta, spec,
-                                    tf.stack([tf.cast(seed, tf.int64), index]))
-            loss = -tf.reduce_sum(gain)
-        optimizer.apply_gradients([(tape.gradient(loss, delta), delta)])
-
-    from tqdm.auto import tqdm
-
-    for index in tqdm(range(spec.steps), desc="refine", unit="step", leave=False,
-                      disable=not progress):
-        step(tf.constant(index, tf.int64))
-    return cover + delta
+    shape = tuple(cover.shape)
+    key = (id(net), spec, shape)
+    if key not in refiners:
+        refiners[key] = _Refiner(net, spec, shape)
+    return refiners[key].run(cover, secret, start, seed, progress)
 
 
 def refine(net, cover, secret, *, container=None, spec: RefineSpec | None = None,
            seed: int = 0, quantize: bool = True, batch_size: int = 16,
-           progress: bool = False) -> np.ndarray:
+           progress: bool = False, _refiners=None) -> np.ndarray:
     """Hide ``secret`` in ``cover``, then refine the container through the channel.
 
     Parameters
@@ -224,11 +260,14 @@ def refine(net, cover, secret, *, container=None, spec: RefineSpec | None = None
         if start_b.shape != cover_b.shape:
             raise ValueError(f"container must have the cover's shape {tuple(cover_b.shape)}, "
                              f"got {tuple(start_b.shape)}")
+    refiners = {} if _refiners is None else _refiners
     outputs = []
     for first in range(0, cover_b.shape[0], batch_size):
         part = slice(first, first + batch_size)
-        result = _refine_batch(net, cover_b[part], secret_b[part], start_b[part], spec,
-                               seed, progress)
+        result = _refine_batch(net, tf.cast(cover_b[part], tf.float32),
+                               tf.cast(secret_b[part], tf.float32),
+                               tf.cast(start_b[part], tf.float32), spec, seed, progress,
+                               refiners)
         result = tf.clip_by_value(result, 0.0, 1.0)
         outputs.append(tf.round(result * 255.0) / 255.0 if quantize else result)
     result = tf.concat(outputs, axis=0).numpy()
@@ -253,9 +292,11 @@ def refine_tiled(net, cover, secret, *, spec: RefineSpec | None = None, seed: in
                          f"and {secret.shape}; resize the secret to the cover first")
     out_dtype = np.uint8 if cover.dtype == np.uint8 else np.float32
     margin = max(tiling.halo(net, "hide"), tiling.halo(net, "reveal"))
+    refiners = {}  # one compiled step per tile shape, shared by the tiles
 
     def run(cover_tile, secret_tile):
-        return refine(net, cover_tile, secret_tile, spec=spec, seed=seed, batch_size=1)
+        return refine(net, cover_tile, secret_tile, spec=spec, seed=seed, batch_size=1,
+                      _refiners=refiners)
 
     return tiling._run_tiles([cover, secret], run, tile=tile, margin=margin,
                              multiple=int(net.multiple), out_dtype=out_dtype,

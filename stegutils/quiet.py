@@ -20,7 +20,7 @@ import contextlib
 import os
 import sys
 
-__all__ = ["silenced_native_stderr", "import_tensorflow"]
+__all__ = ["silenced_native_stderr", "debugging", "import_tensorflow"]
 
 
 @contextlib.contextmanager
@@ -48,6 +48,11 @@ def silenced_native_stderr():
         os.close(saved)
 
 
+def debugging() -> bool:
+    """Whether ``STEGUTILS_DEBUG`` asks for everything (set, and not 0, false or no)."""
+    return os.environ.get("STEGUTILS_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def import_tensorflow(*, debug: bool | None = None):
     """Import TensorFlow and create its devices quietly; return the module.
 
@@ -57,7 +62,7 @@ def import_tensorflow(*, debug: bool | None = None):
         Let the start-up lines through (default: the ``STEGUTILS_DEBUG`` variable).
     """
     if debug is None:
-        debug = os.environ.get("STEGUTILS_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+        debug = debugging()
     if debug or getattr(import_tensorflow, "_done", False):
         import tensorflow as tf
 

@@ -30,6 +30,7 @@ Introduced in chapter 10 (Surviving the channel).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 
@@ -38,6 +39,7 @@ import tensorflow as tf
 
 from stegutils import channel as _channel
 from stegutils import models as _models
+from stegutils import quiet as _quiet
 
 __all__ = ["RefineSpec", "refine", "refine_tiled"]
 
@@ -180,6 +182,7 @@ class _Refiner:
             self.delta.assign_sub(rate * self.m / (tf.sqrt(self.v) + self.EPSILON))
 
         self._step = step
+        self._compiled = False
 
     def run(self, cover, secret, start, seed, progress):
         self.cover.assign(cover)
@@ -192,7 +195,17 @@ class _Refiner:
         seed = tf.constant(seed, tf.int64)
         for index in tqdm(range(self.spec.steps), desc="refine", unit="step", leave=False,
                           disable=not progress):
-            self._step(tf.constant(index, tf.int64), seed)
+            if self._compiled:
+                self._step(tf.constant(index, tf.int64), seed)
+                continue
+            # The first call compiles the step, and TensorFlow's graph optimiser prints
+            # notes from native code that read like failures ("remapper failed") about
+            # rewrites it skips; they change nothing. STEGUTILS_DEBUG=1 lets them through.
+            quiet = contextlib.nullcontext() if _quiet.debugging() else \
+                _quiet.silenced_native_stderr()
+            with quiet:
+                self._step(tf.constant(index, tf.int64), seed)
+            self._compiled = True
         return self.cover + self.delta
 
 

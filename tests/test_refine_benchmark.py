@@ -48,3 +48,24 @@ def test_per_pair_measures_the_refined_containers(monkeypatch):
     assert np.all(values["secret_psnr"] > 60)
     assert np.all(values["jpeg75_secret_psnr"] < values["secret_psnr"])
     assert np.all(values["crop_jpeg75_secret_psnr"] < 60)
+
+
+def test_the_library_default_is_the_setting_the_benchmark_chose():
+    # RefineSpec() is what `stegutils hide --refine` and the chapter use: it must be the
+    # setting benchmarks/refine.py chose on validation photos, so that the held-out
+    # figures the chapter shows are the default's.
+    import json
+
+    from stegutils import refine
+
+    path = bench.RESULTS
+    if not path.is_file():
+        pytest.skip("no benchmarks/results/refine.json")
+    chosen = json.loads(path.read_text())["validation"]
+    if chosen["chosen"] is None:
+        pytest.skip("the benchmark chose no setting")
+    spec = chosen["settings"][chosen["chosen"]]["spec"]
+    default = refine.RefineSpec().to_dict()
+    assert {k: v for k, v in default.items() if k != "steps"} == \
+        {k: v for k, v in spec.items() if k != "steps"}
+    assert default["steps"] == spec["steps"]

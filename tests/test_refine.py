@@ -202,3 +202,30 @@ def test_compiling_the_step_prints_no_native_notes(capfd, monkeypatch):
     refine.refine(net, cover, secret, spec=refine.RefineSpec(steps=2))
     err = capfd.readouterr().err
     assert "remapper" not in err and "E0000" not in err
+
+
+def test_hide_refine_in_folder_mode_matches_one_pair_at_a_time(capsys, tiny_run, photo_folder,
+                                                               tmp_path):
+    covers, secrets = tmp_path / "covers", tmp_path / "secrets"
+    covers.mkdir()
+    secrets.mkdir()
+    for index, stem in enumerate("ab"):
+        (covers / f"{stem}.png").write_bytes((photo_folder / f"photo{index}.png").read_bytes())
+        (secrets / f"{stem}.png").write_bytes(
+            (photo_folder / f"photo{index + 3}.png").read_bytes())
+    out = tmp_path / "containers"
+    status, _, err = _run(capsys, "hide", "--cover-dir", str(covers), "--secret-dir",
+                          str(secrets), "--out-dir", str(out), "--model", str(tiny_run),
+                          "--refine", "2")
+    assert status == 0, err
+    assert "wrote 2 containers to" in err and "refined for 2 steps" in err
+    single = tmp_path / "b.png"
+    status, _, err = _run(capsys, "hide", "--cover", str(covers / "b.png"), "--secret",
+                          str(secrets / "b.png"), "--out", str(single), "--model",
+                          str(tiny_run), "--refine", "2")
+    assert status == 0, err
+    assert single.read_bytes() == (out / "b.png").read_bytes()
+    plain = tmp_path / "plain.png"
+    _run(capsys, "hide", "--cover", str(covers / "b.png"), "--secret", str(secrets / "b.png"),
+         "--out", str(plain), "--model", str(tiny_run))
+    assert plain.read_bytes() != single.read_bytes()

@@ -29,7 +29,6 @@ the wall time); chapter 10 reads them. Needs BSDS500 (``STEGUTILS_DATA``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
@@ -49,15 +48,10 @@ PERCENTILES = [10, 25, 50, 75, 90]
 MEASURES = ("cover_psnr", "secret_psnr", "jpeg75_secret_psnr")
 
 
-def _channel_benchmark():
-    # The channel benchmark, from its own file: its pairs and helpers, one definition.
-    spec = importlib.util.spec_from_file_location("channel_benchmark", HERE / "channel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The channel benchmark, beside this file: its pairs, measures, targets and options.
+sys.path.insert(0, str(HERE))
+import channel as CHANNEL  # noqa: E402
 
-
-CHANNEL = _channel_benchmark()
 _log, _interval = CHANNEL._log, CHANNEL._interval
 
 

@@ -29,7 +29,6 @@ reads them. Needs BSDS500 (``STEGUTILS_DATA``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
@@ -60,15 +59,10 @@ RULE = ("on the validation pairs, a setting qualifies when its mean paired diffe
         "gain is chosen; if none qualifies, none is")
 
 
-def _channel_benchmark():
-    # The channel benchmark, from its own file: its pairs, measures and targets.
-    spec = importlib.util.spec_from_file_location("channel_benchmark", HERE / "channel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The channel benchmark, beside this file: its pairs, measures, targets and options.
+sys.path.insert(0, str(HERE))
+import channel as CHANNEL  # noqa: E402
 
-
-CHANNEL = _channel_benchmark()
 _log, _interval = CHANNEL._log, CHANNEL._interval
 
 

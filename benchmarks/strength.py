@@ -26,7 +26,6 @@ command, the machine and the wall time); chapter 10 reads them. Needs BSDS500
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
@@ -43,15 +42,10 @@ STRENGTHS = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5]
 JPEG_QUALITY = 75
 
 
-def _channel_benchmark():
-    # The channel benchmark, from its own file: its targets and helpers, one definition.
-    spec = importlib.util.spec_from_file_location("channel_benchmark", HERE / "channel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The channel benchmark, beside this file: its pairs, measures, targets and options.
+sys.path.insert(0, str(HERE))
+import channel as CHANNEL  # noqa: E402
 
-
-CHANNEL = _channel_benchmark()
 _log, _interval = CHANNEL._log, CHANNEL._interval
 
 

@@ -22,7 +22,8 @@ layer):
    and its results files, which need nothing else)
 2. :mod:`stegutils.data`: reading, checking and pairing photos; ``tf.data`` pipelines
 3. :mod:`stegutils.models` with :mod:`stegutils.invertible` (a variant it registers),
-   :mod:`stegutils.tiling`: the networks, and hiding any size in tiles
+   :mod:`stegutils.tiling`, :mod:`stegutils.refine`: the networks, hiding any size in
+   tiles, and refining a container against the fixed reveal network
 4. :mod:`stegutils.runs`: the run folder (``Config``, its files, the validation split);
    :mod:`stegutils.cards`: a model card's intended use, limitations and training data
 5. :mod:`stegutils.pretrained`: the shipped models and any run folder's weights
@@ -68,6 +69,7 @@ _SUBMODULES = (
     "results",
     "verdicts",
     "tiling",
+    "refine",
     "quiet",
     "detection",
 )

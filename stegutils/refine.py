@@ -71,6 +71,8 @@ class RefineSpec:
         The largest crop offset of a step (0: no crop).
     weights : (clean, jpeg, resized)
         How much each view's decibels count in the secret's (normalised to sum to 1).
+
+    Introduced in chapter 10 (Surviving the channel).
     """
 
     steps: int = 200
@@ -257,6 +259,8 @@ def refine(net, cover, secret, *, container=None, spec: RefineSpec | None = None
     ------
     ValueError
         If the shapes differ, are not images, or do not fit the model's grid.
+
+    Introduced in chapter 10 (Surviving the channel).
     """
     spec = spec or RefineSpec()
     cover_b, single = _models._as_batch(cover, "cover")
@@ -298,6 +302,8 @@ def refine_tiled(net, cover, secret, *, spec: RefineSpec | None = None, seed: in
     (:func:`stegutils.tiling.halo`) and only its core kept. Unlike hiding in tiles this
     is not exactly the whole-image result: a revealed pixel near a tile's edge sees
     container pixels refined with two different tiles. ``uint8`` in, ``uint8`` out.
+
+    Introduced in chapter 10 (Surviving the channel).
     """
     from stegutils import tiling
 

@@ -839,8 +839,10 @@ def build_parser() -> argparse.ArgumentParser:
     hide.add_argument("--refine", type=_steps, default=0, metavar="STEPS",
                       help="then refine the container for STEPS steps of gradient descent "
                       "against the model's own reveal network, through a simulated JPEG "
-                      "and resizing (default 0, off): closer to the cover and kinder to "
-                      "the secret (chapter 10 measures it, benchmarks/results/refine.json), "
+                      "and resizing (default 0, off), for a container that stays close to "
+                      "the cover and gives the secret back better after the channel "
+                      "(chapter 10 measures what it gains and where it costs cover, "
+                      "benchmarks/results/refine.json), "
                       "at the cost of time: every step passes the image forward and back "
                       "through the reveal network three times, slow for large photos "
                       "without a GPU")

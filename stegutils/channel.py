@@ -44,6 +44,8 @@ __all__ = [
     "differentiable_jpeg",
     "ChannelSpec",
     "strength",
+    "random_crop",
+    "resize_and_back",
     "simulate",
 ]
 
@@ -388,6 +390,32 @@ def _quantize(images):
     return round_straight_through(clipped * 255.0) / 255.0
 
 
+def random_crop(images, secret, crop, seed):
+    """Crop ``images`` and ``secret`` alike, ``crop`` pixels smaller in each direction, at
+    one offset of ``0..crop`` drawn from the stateless ``seed`` (the whole batch shares it).
+
+    Introduced in chapter 10 (Surviving the channel).
+    """
+    offsets = tf.random.stateless_uniform([2], seed, 0, crop + 1, tf.int32)
+    top, left = offsets[0], offsets[1]
+    height, width = tf.shape(images)[1] - crop, tf.shape(images)[2] - crop
+    return (images[:, top:top + height, left:left + width],
+            secret[:, top:top + height, left:left + width])
+
+
+def resize_and_back(images, factor):
+    """Shrink by ``factor`` (bilinear, antialiased), enlarge back to the size, round to
+    8 bits (straight through): what a site that scales photos down, then a viewer that
+    scales them up, do to a container.
+
+    Introduced in chapter 10 (Surviving the channel).
+    """
+    size = tf.shape(images)[1:3]
+    small = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32), 1)
+    shrunk = tf.image.resize(images, small, method="bilinear", antialias=True)
+    return _quantize(tf.image.resize(shrunk, size, method="bilinear"))
+
+
 def simulate(container, secret, spec, *, step, seed):
     """Send a batch of containers through the training channel.
 
@@ -415,16 +443,11 @@ def simulate(container, secret, spec, *, step, seed):
     seeds = tf.random.experimental.stateless_split(seed, 8)
     level = strength(step, spec.ramp)
     batch = tf.shape(container)[0]
-    height, width = tf.shape(container)[1], tf.shape(container)[2]
 
     # 8-bit rounding first: the container is saved as a file before anything else.
     x = _quantize(container)
     if spec.crop:
-        offsets = tf.random.stateless_uniform([2], seeds[0], 0, spec.crop + 1, tf.int32)
-        top, left = offsets[0], offsets[1]
-        out_h, out_w = height - spec.crop, width - spec.crop
-        x = x[:, top:top + out_h, left:left + out_w]
-        secret = secret[:, top:top + out_h, left:left + out_w]
+        x, secret = random_crop(x, secret, spec.crop, seeds[0])
 
     # One attack per pair: 0 none, 1 JPEG, 2 resize, 3 noise.
     attacked = level * (1.0 - spec.clean)
@@ -452,10 +475,7 @@ def simulate(container, secret, spec, *, step, seed):
 
     smallest = 1.0 - level * (1.0 - spec.resize_factor)
     factor = smallest + tf.random.stateless_uniform([], seeds[4]) * (1.0 - smallest)
-    size = tf.shape(x)[1:3]
-    small = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32), 1)
-    x_resize = tf.image.resize(x, small, method="bilinear", antialias=True)
-    x_resize = _quantize(tf.image.resize(x_resize, size, method="bilinear"))
+    x_resize = resize_and_back(x, factor)
 
     std = level * spec.noise_std * tf.random.stateless_uniform([batch, 1, 1, 1], seeds[5])
     x_noise = _quantize(x + std * tf.random.stateless_normal(tf.shape(x), seeds[6]))

@@ -108,28 +108,25 @@ class RefineSpec:
         values["weights"] = list(self.weights)
         return values
 
+    @classmethod
+    def from_dict(cls, values) -> "RefineSpec":
+        """From :meth:`to_dict`'s form (a results file), its lists read as tuples."""
+        return cls(**{key: tuple(value) if isinstance(value, list) else value
+                      for key, value in values.items()})
+
 
 def _views(container, secret, spec, seed):
     """The three views of a batch of containers, and the secrets to compare them with."""
     seeds = tf.random.experimental.stateless_split(seed, 4)
     x = _models.quantize_8bit(container)
-    height, width = tf.shape(x)[1], tf.shape(x)[2]
     # No crop on images too small to lose 8 pixels and keep an 8x8 block.
-    crop = spec.crop if spec.crop and min(container.shape[1:3]) >= 2 * spec.crop + 8 else 0
-    if crop:
-        offsets = tf.random.stateless_uniform([2], seeds[0], 0, crop + 1, tf.int32)
-        top, left = offsets[0], offsets[1]
-        x = x[:, top:top + height - crop, left:left + width - crop]
-        secret = secret[:, top:top + height - crop, left:left + width - crop]
-    batch = tf.shape(x)[0]
+    if spec.crop and min(container.shape[1:3]) >= 2 * spec.crop + 8:
+        x, secret = _channel.random_crop(x, secret, spec.crop, seeds[0])
     low, high = (float(q) for q in spec.jpeg_quality)
-    quality = tf.random.stateless_uniform([batch], seeds[1], low, high)
+    quality = tf.random.stateless_uniform([tf.shape(x)[0]], seeds[1], low, high)
     jpeg = _channel.differentiable_jpeg(x, quality, chroma_subsampling=True)
     factor = tf.random.stateless_uniform([], seeds[2], spec.resize_factor, 1.0)
-    size = tf.shape(x)[1:3]
-    small = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32), 1)
-    resized = tf.image.resize(x, small, method="bilinear", antialias=True)
-    resized = _models.quantize_8bit(tf.image.resize(resized, size, method="bilinear"))
+    resized = _channel.resize_and_back(x, factor)
     return tf.concat([x, jpeg, resized], axis=0), tf.concat([secret] * 3, axis=0)
 
 
@@ -307,12 +304,7 @@ def refine_tiled(net, cover, secret, *, spec: RefineSpec | None = None, seed: in
     """
     from stegutils import tiling
 
-    cover = tiling._check_image(cover, "cover")
-    secret = tiling._check_image(secret, "secret")
-    if cover.shape != secret.shape:
-        raise ValueError(f"cover and secret must have the same shape, got {cover.shape} "
-                         f"and {secret.shape}; resize the secret to the cover first")
-    out_dtype = np.uint8 if cover.dtype == np.uint8 else np.float32
+    cover, secret, out_dtype = tiling._check_pair(cover, secret)
     margin = max(tiling.halo(net, "hide"), tiling.halo(net, "reveal"))
     refiners = {}  # one compiled step per tile shape, shared by the tiles
 

@@ -86,6 +86,17 @@ def _check_image(image, name):
     return array
 
 
+def _check_pair(cover, secret):
+    """``(cover, secret, out_dtype)``: two images of one shape, and the container's dtype
+    (``uint8`` for ``uint8`` covers, float32 otherwise)."""
+    cover = _check_image(cover, "cover")
+    secret = _check_image(secret, "secret")
+    if cover.shape != secret.shape:
+        raise ValueError(f"cover and secret must have the same shape, got {cover.shape} "
+                         f"and {secret.shape}; resize the secret to the cover first")
+    return cover, secret, (np.uint8 if cover.dtype == np.uint8 else np.float32)
+
+
 def _to_float(block):
     if block.dtype == np.uint8:
         return block.astype(np.float32) / 255.0
@@ -157,12 +168,7 @@ def hide(net, cover, secret, *, quantize: bool = True, tile: int | None = None,
         The container, the shape of ``cover``, ``uint8`` for ``uint8`` inputs and
         float32 otherwise.
     """
-    cover = _check_image(cover, "cover")
-    secret = _check_image(secret, "secret")
-    if cover.shape != secret.shape:
-        raise ValueError(f"cover and secret must have the same shape, got {cover.shape} "
-                         f"and {secret.shape}; resize the secret to the cover first")
-    out_dtype = np.uint8 if cover.dtype == np.uint8 else np.float32
+    cover, secret, out_dtype = _check_pair(cover, secret)
     tile = tile or default_tile(net, "hide")
     # Each tile goes through the model's own hide(): the tiles lie on its grid, so its
     # padding does nothing, and rounding and clipping are exactly the whole image's.

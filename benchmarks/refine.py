@@ -1,6 +1,6 @@
 """Refining the container (chapter 10): what gradient descent on the container buys.
 
-    python benchmarks/refine.py [--model robust] [--steps 100] [--count 100] [--quick]
+    python benchmarks/refine.py [--model robust] [--steps 200] [--count 100] [--quick]
 
 :func:`stegutils.refine.refine` starts from the hiding network's container and moves its
 pixels, pair by pair, to raise ``cover dB + beta * secret dB``, the secret read by the
@@ -9,12 +9,13 @@ it and a resized copy, with a crop of ``0..crop`` pixels per step. This script:
 
 1. **chooses** the setting on the *validation* pairs (the last photos of the training
    split, as ``benchmarks/channel.py --photos validation`` draws them), over the grid
-   ``beta`` in {1.25, 1.5, 2} with ``crop`` 8, and beta 1.5 with no crop, at ``--steps`` steps, by a rule fixed
-   here before any result (:data:`RULE`): every secret figure measured on validation
-   (clean; after the real JPEG at quality 75 with 4:2:0; halved and restored; cropped at
-   offsets 1-7 and then the JPEG) at least as good on average as the hiding network's
-   own container, paired over the same pairs; of those settings, the largest mean cover
-   gain. The grid's last setting refines without the crop, to show what the crop is for. If none qualifies, nothing is chosen and the held-out part is skipped.
+   (:data:`GRID`) ``beta`` in {1.25, 1.5, 2} with ``crop`` 8, and beta 1.5 with no crop
+   (to show what the crop is for), at ``--steps`` steps, by a rule fixed here before any
+   result (:data:`RULE`): every secret figure measured on validation (clean; after the
+   real JPEG at quality 75 with 4:2:0; halved and restored; cropped at offsets 1-7 and
+   then the JPEG) at least as good on average as the hiding network's own container,
+   paired over the same pairs; of those settings, the largest mean cover gain. If none
+   qualifies, nothing is chosen and the held-out part is skipped.
 2. **measures** the chosen setting on the *held-out* pairs (BSDS500 test, and the
    built-in photos as a second collection) with every figure of ``benchmarks/channel.py``
    (real encoder, resizing, crops at every offset, noise), beside the network's own
@@ -169,9 +170,7 @@ def main(argv=None):
 
     # 2. The chosen setting on the held-out pairs.
     if chosen is not None:
-        spec = refine.RefineSpec(**{
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in validation["settings"][chosen]["spec"].items()})
+        spec = refine.RefineSpec.from_dict(validation["settings"][chosen]["spec"])
         collections, described = CHANNEL.heldout_collections(
             "test", size=args.size, count=args.count, seed=args.seed,
             builtin_count=args.builtin_count)
@@ -198,12 +197,7 @@ def main(argv=None):
                  f"dB, secret {t['clean_secret_psnr']:.2f} dB; real JPEG q75 4:2:0 secret "
                  f"{t['jpeg75_secret_psnr']:.2f} dB; halved {t['halved_secret_psnr']:.2f} "
                  f"dB; largest crop drop {t['largest_crop_drop_db']:.2f} dB")
-            _log("  targets: JPEG q75 >= 24 dB with cover >= 32: "
-                 f"{'met' if t['jpeg75_target_met'] else 'not met'} (first step 20 / 30: "
-                 f"{'met' if t['jpeg75_first_step_met'] else 'not met'}); crops within "
-                 f"1 dB: {'met' if t['crop_target_met'] else 'not met'}; halved >= 22 dB: "
-                 f"{'met' if t['halved_target_met'] else 'not met'}; clean secret >= 28 "
-                 f"dB: {'met' if t['clean_secret_target_met'] else 'not met'}")
+            _log("  " + CHANNEL.targets_line(t))
         for collection, entry in heldout["collections"].items():
             d = entry["differences"]
             _log(f"  refined minus network, {collection}: " + ", ".join(

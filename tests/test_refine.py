@@ -138,8 +138,7 @@ def test_bad_inputs_are_refused(net, pair):
 
 def test_spec_to_dict_round_trips():
     spec = refine.RefineSpec(steps=7, weights=(1, 2, 3))
-    assert refine.RefineSpec(**{k: tuple(v) if isinstance(v, list) else v
-                                for k, v in spec.to_dict().items()}) == spec
+    assert refine.RefineSpec.from_dict(spec.to_dict()) == spec
 
 
 # ------------------------------------------------------------------------ command line

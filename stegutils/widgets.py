@@ -57,6 +57,7 @@ from stegutils import data as _data  # noqa: E402
 from stegutils import metrics as _metrics  # noqa: E402
 from stegutils import plot as _plot  # noqa: E402
 from stegutils import pretrained as _pretrained  # noqa: E402
+from stegutils import refine as _refine  # noqa: E402
 from stegutils import runs as _runs  # noqa: E402
 
 __all__ = [
@@ -321,7 +322,9 @@ class Panels:
     cover, secret : numpy.ndarray
         The pair, after :func:`prepare_pair`.
     container : numpy.ndarray
-        ``net.hide(cover, secret, strength=residual_strength)``, rounded to 8 bits.
+        ``net.hide(cover, secret, strength=residual_strength)``, refined for
+        ``refine_steps`` steps when there are any (:func:`stegutils.refine.refine`,
+        starting from that container), rounded to 8 bits.
     attacked : numpy.ndarray
         The container after :func:`apply_attack` (the container itself without one).
     revealed : numpy.ndarray
@@ -336,10 +339,12 @@ class Panels:
     residual_strength : float
         The factor of the hidden residual (:func:`stegutils.models.scale_residual`;
         1 is the model as trained).
+    refine_steps : int
+        Steps of :func:`stegutils.refine.refine` after hiding (0: none).
     notices : list of str
         What :func:`prepare_pair` changed.
     timings : dict
-        Seconds spent in ``hide`` and ``reveal`` (the model calls).
+        Seconds spent in ``hide``, ``refine`` and ``reveal`` (the model calls).
     model, device : str
         The model's label and the device it ran on.
     floor : dict or None
@@ -367,6 +372,7 @@ class Panels:
     chroma_subsampling: bool = True
     floor: dict | None = None
     residual_strength: float = 1.0
+    refine_steps: int = 0
 
     def images(self) -> dict[str, np.ndarray]:
         """The panels in the order they are drawn, by title (attacked only with an attack)."""
@@ -394,11 +400,19 @@ def _no_retracing_warnings():
         logger.setLevel(level)
 
 
-def _hide(net, cover, secret, device, residual_strength=1.0):
+def _hide(net, cover, secret, device, residual_strength=1.0, refine_steps=0, refiners=None):
+    """The 8-bit container, the seconds hiding took and the seconds refining took."""
     start = time.perf_counter()
     with _no_retracing_warnings(), tf.device(device):
-        container = net.hide(cover, secret, quantize=True, strength=residual_strength)
-    return _as_8bit(container), time.perf_counter() - start
+        container = net.hide(cover, secret, quantize=not refine_steps,
+                             strength=residual_strength)
+    hidden = time.perf_counter()
+    if refine_steps:
+        with _no_retracing_warnings(), tf.device(device):
+            container = _refine.refine(net, cover, secret, container=container,
+                                       spec=_refine.RefineSpec(steps=int(refine_steps)),
+                                       _refiners=refiners)
+    return _as_8bit(container), hidden - start, time.perf_counter() - hidden
 
 
 def _reveal(net, container, device):
@@ -428,7 +442,7 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
                       strength=None, working_size: int | None = WORKING_SIZE,
                       device: str | None = None, seed: int = 0, model: str = "",
                       chroma_subsampling: bool = True,
-                      residual_strength: float = 1.0) -> Panels:
+                      residual_strength: float = 1.0, refine_steps: int = 0) -> Panels:
     """Hide, attack, reveal and measure one pair: everything the playground shows.
 
     Parameters
@@ -450,6 +464,10 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
     residual_strength : float, optional
         The factor of the hidden residual (1, the default, is the model as trained;
         see :func:`stegutils.models.scale_residual`).
+    refine_steps : int, optional
+        Refine the container for this many steps against the reveal network, through
+        the channel (:func:`stegutils.refine.refine` with its default setting otherwise;
+        0, the default, does not).
 
     Returns
     -------
@@ -459,7 +477,10 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
     """
     device = device_name() if device is None else device
     cover, secret, notices = prepare_pair(cover, secret, working_size=working_size)
-    container, hide_seconds = _hide(net, cover, secret, device, residual_strength)
+    if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
+        raise ValueError(f"refine_steps must be a whole number >= 0, got {refine_steps!r}")
+    container, hide_seconds, refine_seconds = _hide(net, cover, secret, device,
+                                                    residual_strength, refine_steps)
     attacked = container if attack == "none" else apply_attack(
         container, attack, strength, seed=seed, chroma_subsampling=chroma_subsampling)
     revealed, reveal_seconds = _reveal(net, attacked, device)
@@ -468,9 +489,9 @@ def playground_panels(net, cover, secret, *, gain: float = 10.0, attack: str = "
         revealed=revealed, residual=_plot.residual_image(container, cover, gain=gain),
         report=_report(cover, container, secret, revealed), gain=float(gain),
         attack=attack, strength=strength, notices=notices,
-        timings={"hide": hide_seconds, "reveal": reveal_seconds}, model=model,
-        device=device, chroma_subsampling=bool(chroma_subsampling),
-        residual_strength=float(residual_strength),
+        timings={"hide": hide_seconds, "refine": refine_seconds, "reveal": reveal_seconds},
+        model=model, device=device, chroma_subsampling=bool(chroma_subsampling),
+        residual_strength=float(residual_strength), refine_steps=int(refine_steps),
     )
 
 
@@ -601,8 +622,12 @@ def _timing_text(timings):
     pieces = []
     if loaded:
         pieces.append(f"loading the model {load} ms")
+    notes = [f"refining the container {_ms(timings['refine'])} ms of it"] \
+        if timings.get("refine") else []
+    if loaded:
+        notes.append("a model's first run also traces its graphs")
     pieces.append(f"running the networks {model} ms"
-                  + (" (a model's first run also traces its graphs)" if loaded else ""))
+                  + (f" ({'; '.join(notes)})" if notes else ""))
     pieces.append(f"attack, metrics and drawing {total - load - model} ms")
     return f"last update {total} ms = " + " + ".join(pieces)
 
@@ -808,7 +833,12 @@ class Playground:
         After a successful upload its value holds the file's name, type and size but not
         its bytes (the picture is in the menus), so the button counts one file; after a
         refused one it is empty again.
-    jpeg_quality, noise_sigma, resize_scale, gain : sliders
+    jpeg_quality, noise_sigma, resize_scale, gain, residual_strength : sliders
+    refine_steps : ipywidgets.IntSlider
+        Steps of refining the container against the reveal network, through the channel
+        (:func:`stegutils.refine.refine`; 0, the default, shows the network's container).
+        Each step costs about a pass forward and back through the reveal network for each
+        of three views, so on a CPU a few dozen steps at the working size take seconds.
     jpeg_subsampling : ipywidgets.Dropdown
         JPEG's chroma subsampling: True for 4:2:0, False for 4:4:4.
     hide_button, swap_button : ipywidgets.Button
@@ -834,8 +864,8 @@ class Playground:
         Seconds of the last update: ``update`` (all of it) = ``load`` (loading the
         model's weights, when this update did) + ``model`` (the network calls it made: 0
         when only the drawing changed) + ``other`` (attacks, metrics, drawing);
-        ``model`` is ``hide`` + ``reveal`` + ``floor`` (revealing from the bare cover)
-        + ``compare`` (the 4:4:4 comparison of a lost secret).
+        ``model`` is ``hide`` + ``refine`` + ``reveal`` + ``floor`` (revealing from the
+        bare cover) + ``compare`` (the 4:4:4 comparison of a lost secret).
 
     Introduced in chapter 8 (Playground).
     """
@@ -867,6 +897,7 @@ class Playground:
         self._pngs = {}  # panel -> (the array, its PNG bytes)
         self._load_seconds = 0.0
         self._upload_notices = {}  # picture name -> what was done to it on upload
+        self._refiners = {}  # refine's compiled steps, kept from one refinement to the next
 
         size = working_size or WORKING_SIZE
         if photos is None:
@@ -946,6 +977,11 @@ class Playground:
             value=1.0, min=0.25, max=2.0, step=0.05, description="residual strength",
             tooltip="below 1: a container closer to the cover, a weaker secret; above 1 "
             "the other way (chapter 10 measures the trade-off)", **slider)
+        self.refine_steps = widgets.IntSlider(
+            value=0, min=0, max=200, step=10, description="refine steps",
+            tooltip="refine the container for this pair against the reveal network, through "
+            "JPEG and resizing (chapter 10); each step takes time, the more on a CPU",
+            **slider)
         self.hide_button = widgets.Button(button_style="primary",
                                           layout=widgets.Layout(width="auto"))
         self.swap_button = widgets.Button(description="Swap cover and secret",
@@ -982,7 +1018,7 @@ class Playground:
         for picker in (self.cover_picker, self.secret_picker, self.model_picker,
                        self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
                        self.noise_sigma, self.resize_scale, self.gain,
-                       self.residual_strength):
+                       self.residual_strength, self.refine_steps):
             picker.observe(self._changed, names="value")
         self.cover_upload.observe(lambda change: self._uploaded(change, "cover"), names="value")
         self.secret_upload.observe(lambda change: self._uploaded(change, "secret"),
@@ -1000,7 +1036,8 @@ class Playground:
             self.status,
             widgets.HBox([self.cover_picker, self.cover_upload], layout=row()),
             widgets.HBox([self.secret_picker, self.secret_upload], layout=row()),
-            widgets.HBox([self.model_picker, self.residual_strength], layout=row()),
+            widgets.HBox([self.model_picker, self.residual_strength, self.refine_steps],
+                         layout=row()),
             self.model_info,
             widgets.HBox([self.hide_button, self.swap_button, self.run_log], layout=row()),
             widgets.HBox([self.attack_picker, self.jpeg_quality, self.jpeg_subsampling,
@@ -1205,18 +1242,22 @@ class Playground:
         cover_name, secret_name = self.cover_picker.value, self.secret_picker.value
         cover, secret = self._photos[cover_name], self._photos[secret_name]
         residual_strength = float(self.residual_strength.value)
-        # The floor needs the pair alone; the container needs the strength as well.
+        refine_steps = int(self.refine_steps.value)
+        # The floor needs the pair alone; the container needs the strength and the
+        # refinement as well.
         pair_key = (model_key, cover_name, id(cover), secret_name, id(secret),
                     self.working_size)
-        hide_key = pair_key + (residual_strength,)
-        timings = {"model": 0.0, "hide": 0.0, "reveal": 0.0, "floor": 0.0, "compare": 0.0}
+        hide_key = pair_key + (residual_strength, refine_steps)
+        timings = {"model": 0.0, "hide": 0.0, "refine": 0.0, "reveal": 0.0, "floor": 0.0,
+                   "compare": 0.0}
         if force or self._hidden is None or self._hidden[0] != hide_key:
             self._hidden = None
             cover8, secret8, notices = prepare_pair(cover, secret,
                                                     working_size=self.working_size)
-            container, seconds = _hide(net, cover8, secret8, self.device, residual_strength)
+            container, timings["hide"], timings["refine"] = _hide(
+                net, cover8, secret8, self.device, residual_strength, refine_steps,
+                self._refiners)
             self._hidden = (hide_key, cover8, secret8, container, notices)
-            timings["hide"] = seconds
         _, cover8, secret8, container, notices = self._hidden
         notices = [self._upload_notices[name] for name in dict.fromkeys((cover_name, secret_name))
                    if name in self._upload_notices] + list(notices)
@@ -1250,11 +1291,11 @@ class Playground:
             cover=cover8, secret=secret8, container=container, attacked=attacked,
             revealed=revealed, residual=_plot.residual_image(container, cover8, gain=gain),
             report=report, gain=gain, attack=attack, strength=strength,
-            notices=list(notices), timings={"hide": timings["hide"],
-                                            "reveal": timings["reveal"]},
+            notices=list(notices), timings={key: timings[key]
+                                            for key in ("hide", "refine", "reveal")},
             model=dict((v, k) for k, v in self.model_picker.options)[model_key],
             device=self.device, chroma_subsampling=subsampling, floor=floor,
-            residual_strength=residual_strength,
+            residual_strength=residual_strength, refine_steps=refine_steps,
         )
         alternative = None
         if (attack == "jpeg" and subsampling and floor is not None
@@ -1271,11 +1312,11 @@ class Playground:
         self.secret_gone, self.explanation.value = _verdict(
             self.panels, current=model_key, offered=offered, alternative=alternative)
 
-        timings["model"] = (timings["hide"] + timings["reveal"] + timings["floor"]
-                            + timings["compare"])
+        timings["model"] = (timings["hide"] + timings["refine"] + timings["reveal"]
+                            + timings["floor"] + timings["compare"])
         timings["load"] = self._load_seconds
         if timings["hide"]:
-            self.run_times.append(timings["hide"] + timings["reveal"])
+            self.run_times.append(timings["hide"] + timings["refine"] + timings["reveal"])
         self.timings = timings
         self._draw()
 
@@ -1295,9 +1336,12 @@ class Playground:
         attack_title = _attack_title(panels.attack, panels.strength, panels.chroma_subsampling)
         self._captions["attacked"].value = f"<b>after {html.escape(attack_title)}</b>"
         self._captions["residual"].value = f"<b>residual x{panels.gain:g}</b>"
+        made = ([] if panels.residual_strength == 1.0 else
+                [f"residual strength {panels.residual_strength:g}"])
+        if panels.refine_steps:
+            made.append(f"refined, {panels.refine_steps} steps")
         self._captions["container"].value = (
-            "<b>container</b>" if panels.residual_strength == 1.0 else
-            f"<b>container (residual strength {panels.residual_strength:g})</b>")
+            "<b>container</b>" if not made else f"<b>container ({', '.join(made)})</b>")
         self.metrics.value = _table(panels.report, attack_title, panels.floor)
         size = _size_text(panels.container)
         links = [_download_link("container.png", pngs["container"],

@@ -173,6 +173,42 @@ def test_moving_the_residual_strength_keeps_the_floor(pg):
     assert pg.panels.floor == floor
 
 
+def test_refine_steps_refine_the_container_as_the_library_does(pg, net):
+    from stegutils import refine
+
+    pg.live = True
+    cover, secret = shown(pg.images["cover"]), shown(pg.images["secret"])
+    own = shown(pg.images["container"])
+    pg.refine_steps.value = 10
+    assert pg.timings["refine"] > 0 and pg.timings["hide"] > 0
+    assert pg.timings["model"] >= pg.timings["hide"] + pg.timings["refine"]
+    container = shown(pg.images["container"])
+    expected = refine.refine(net, cover, secret, container=net.hide(cover, secret,
+                                                                     quantize=False),
+                             spec=refine.RefineSpec(steps=10))
+    assert_same_image(container, expected)
+    assert not np.array_equal(container, own)
+    assert_same_image(shown(pg.images["revealed"]), net.reveal(container))
+    assert "refined, 10 steps" in pg._captions["container"].value
+    assert f"refining the container {round(1000 * pg.timings['refine'])} ms of it" in \
+        html.unescape(pg.status.value)
+    total, _, model, rest = status_parts(pg)
+    assert model + rest == total
+    check_metrics(pg, cover, container, secret, shown(pg.images["revealed"]))
+    # Only the container depends on the steps: an attack does not refine again.
+    pg.attack_picker.value = "jpeg"
+    assert pg.timings["refine"] == 0 and pg.timings["hide"] == 0
+    pg.refine_steps.value = 0
+    assert_same_image(shown(pg.images["container"]), own)
+    assert pg._captions["container"].value == "<b>container</b>"
+
+
+def test_playground_panels_refuses_bad_refine_steps(net, photos):
+    with pytest.raises(ValueError, match="refine_steps must be a whole number >= 0"):
+        widgets.playground_panels(net, photos["a"], photos["b"], working_size=WORKING,
+                                  refine_steps=-1)
+
+
 def test_jpeg_attack_reveals_from_the_attacked_container(pg, net):
     assert pg._cards["attacked"].layout.display == "none"
     pg.attack_picker.value = "jpeg"
@@ -462,8 +498,9 @@ def test_the_status_line_adds_up_loading_included_once(tiny_run, photos):
     assert timings["other"] == pytest.approx(
         timings["update"] - timings["load"] - timings["model"], abs=1e-9)
     assert abs(total - 1000 * timings["update"]) <= 1
-    assert timings["model"] == pytest.approx(timings["hide"] + timings["reveal"]
-                                             + timings["floor"] + timings["compare"])
+    assert timings["model"] == pytest.approx(timings["hide"] + timings["refine"]
+                                             + timings["reveal"] + timings["floor"]
+                                             + timings["compare"])
 
     pg.gain.value = 25  # the model is loaded: no loading, and no network call at all
     total, load, model, rest = status_parts(pg)

@@ -44,7 +44,9 @@ __all__ = [
     "differentiable_jpeg",
     "ChannelSpec",
     "strength",
+    "CROP_MODES",
     "random_crop",
+    "shifted_grid",
     "resize_and_back",
     "simulate",
 ]
@@ -276,16 +278,24 @@ def differentiable_jpeg(images, quality, *, chroma_subsampling=True,
 # ----------------------------------------------------------------------- the channel
 
 
+#: How :class:`ChannelSpec` moves the JPEG grid: crop every pair, or shift the grid only.
+CROP_MODES = ("crop", "shift")
+
+
 @dataclasses.dataclass(frozen=True)
 class ChannelSpec:
     """What the training channel does to containers, and how fast it gets there.
 
     Each training pair meets one attack, drawn per pair: none (probability
     ``clean``), JPEG (``jpeg``), resizing (``resize``) or noise (``noise``), the
-    probabilities of the last three in proportion to ``weights``. Every pair is also
-    cropped by a random offset of ``0..crop`` pixels in each direction (before the
-    attack, so that the JPEG grid falls anywhere on the hidden pattern), and the secret
-    it is compared with is cropped the same way.
+    probabilities of the last three in proportion to ``weights``. With ``crop_mode``
+    ``"crop"`` every pair is also cropped by a random offset of ``0..crop`` pixels in
+    each direction (before the attack, so that the JPEG grid falls anywhere on the hidden
+    pattern), and the secret it is compared with is cropped the same way. A crop leaves
+    the pixels near the border out of most steps' loss, and the hiding network learns to
+    leave the border alone; with ``"shift"`` nothing is cropped, and only the JPEG's
+    8x8 (and 4:2:0's 16x16) grid is moved by ``0..crop`` pixels: the container is
+    extended at its top and left edges by reflection, coded, and the extension cut off.
 
     The attacks' *strength* rises linearly from nothing at step 0 to full at step
     ``ramp`` (:func:`strength`): the probability of an attack, the lowest JPEG quality
@@ -306,7 +316,10 @@ class ChannelSpec:
     noise_std : float
         The largest Gaussian noise standard deviation (on ``[0, 1]``) at full strength.
     crop : int
-        The largest crop offset, in pixels; the crops are ``crop`` pixels smaller.
+        The largest crop offset (or grid shift), in pixels; crops are ``crop`` pixels
+        smaller.
+    crop_mode : {"crop", "shift"}
+        Crop every pair, or shift the JPEG's grid only (above).
     clean : float
         Probability that a pair meets no attack (besides the crop and 8-bit rounding).
     weights : (jpeg, resize, noise)
@@ -323,6 +336,7 @@ class ChannelSpec:
     resize_factor: float = 0.5
     noise_std: float = 0.02
     crop: int = 8
+    crop_mode: str = "crop"
     clean: float = 0.2
     weights: tuple = (0.6, 0.2, 0.2)
     ramp: int = 1000
@@ -344,6 +358,9 @@ class ChannelSpec:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std!r}")
         if not (isinstance(self.crop, int) and self.crop >= 0):
             raise ValueError(f"crop must be a non-negative integer, got {self.crop!r}")
+        if self.crop_mode not in CROP_MODES:
+            raise ValueError(f"crop_mode must be one of {', '.join(CROP_MODES)}, "
+                             f"got {self.crop_mode!r}")
         if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
             raise ValueError(f"weights must be three non-negative numbers (jpeg, resize, "
                              f"noise) that are not all 0, got {self.weights!r}")
@@ -403,6 +420,18 @@ def random_crop(images, secret, crop, seed):
             secret[:, top:top + height, left:left + width])
 
 
+def shifted_grid(code, images, shift):
+    """``code(images)`` with the coder's block grid moved ``shift = (down, right)``
+    pixels: the images are extended at the top and left by reflection, coded, and the
+    extension cut off again. Nothing of the images is lost, unlike a crop.
+
+    Introduced in chapter 10 (Surviving the channel).
+    """
+    down, right = shift[0], shift[1]
+    extended = tf.pad(images, [[0, 0], [down, 0], [right, 0], [0, 0]], mode="REFLECT")
+    return tf.ensure_shape(code(extended)[:, down:, right:], images.shape)
+
+
 def resize_and_back(images, factor):
     """Shrink by ``factor`` (bilinear, antialiased), enlarge back to the size, round to
     8 bits (straight through): what a site that scales photos down, then a viewer that
@@ -435,7 +464,7 @@ def simulate(container, secret, spec, *, step, seed):
     -------
     (tf.Tensor, tf.Tensor)
         The attacked containers and the matching secrets, both ``crop`` pixels smaller
-        in each direction.
+        in each direction (``crop_mode`` "crop"; "shift" keeps the size).
 
     Introduced in chapter 10 (Surviving the channel).
     """
@@ -446,8 +475,11 @@ def simulate(container, secret, spec, *, step, seed):
 
     # 8-bit rounding first: the container is saved as a file before anything else.
     x = _quantize(container)
-    if spec.crop:
+    shift = None
+    if spec.crop and spec.crop_mode == "crop":
         x, secret = random_crop(x, secret, spec.crop, seeds[0])
+    elif spec.crop:
+        shift = tf.random.stateless_uniform([2], seeds[0], 0, spec.crop + 1, tf.int32)
 
     # One attack per pair: 0 none, 1 JPEG, 2 resize, 3 noise.
     attacked = level * (1.0 - spec.clean)
@@ -466,12 +498,13 @@ def simulate(container, secret, spec, *, step, seed):
     quality = tf.random.stateless_uniform([batch], seeds[2], 0.0, 1.0)
     quality = lowest + quality * (high - lowest)
     subsample = tf.random.stateless_uniform([], seeds[3]) < spec.subsampling
-    x_jpeg = tf.cond(
-        subsample,
-        lambda: differentiable_jpeg(x, quality, chroma_subsampling=True,
-                                    rounding=spec.rounding),
-        lambda: differentiable_jpeg(x, quality, chroma_subsampling=False,
-                                    rounding=spec.rounding))
+    def coded(subsampled):
+        def code(images):
+            return differentiable_jpeg(images, quality, chroma_subsampling=subsampled,
+                                       rounding=spec.rounding)
+        return code(x) if shift is None else shifted_grid(code, x, shift)
+
+    x_jpeg = tf.cond(subsample, lambda: coded(True), lambda: coded(False))
 
     smallest = 1.0 - level * (1.0 - spec.resize_factor)
     factor = smallest + tf.random.stateless_uniform([], seeds[4]) * (1.0 - smallest)

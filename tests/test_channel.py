@@ -157,7 +157,8 @@ def test_channel_spec_validates_and_round_trips():
                          ({"clean": 1.5}, "clean must be"),
                          ({"crop": -1}, "crop must be"),
                          ({"weights": (0, 0, 0)}, "weights must be"),
-                         ({"rounding": "x"}, "rounding must be")]:
+                         ({"rounding": "x"}, "rounding must be"),
+                         ({"crop_mode": "trim"}, "crop_mode must be one of crop, shift")]:
         with pytest.raises(ValueError, match=message):
             channel.ChannelSpec(**bad)
     with pytest.raises(ValueError, match=r"unknown channel field\(s\) \['jpg'\]"):
@@ -178,6 +179,46 @@ def test_at_strength_zero_the_channel_only_crops_and_rounds_and_secrets_match():
     np.testing.assert_allclose(out.numpy(), target.numpy(), atol=0.5 / 255 + 0.0011)
     again, _ = channel.simulate(images + 0.001, images, spec, step=0, seed=[3, 4])
     np.testing.assert_array_equal(out.numpy(), again.numpy())
+
+
+def test_shifting_the_grid_keeps_every_pixel_and_moves_the_jpeg_blocks():
+    images = tf.constant(_photos(2, height=32, width=48))
+
+    def code(x):
+        return channel.differentiable_jpeg(x, 50.0, chroma_subsampling=False)
+
+    np.testing.assert_array_equal(
+        channel.shifted_grid(lambda x: x, images, tf.constant([3, 5])), images)
+    np.testing.assert_array_equal(channel.shifted_grid(code, images, tf.constant([0, 0])),
+                                  code(images))
+    # 4:4:4 JPEG codes 8x8 blocks on their own: a shift by whole blocks changes nothing.
+    np.testing.assert_allclose(channel.shifted_grid(code, images, tf.constant([8, 8])),
+                               code(images), atol=1e-5)
+    moved = channel.shifted_grid(code, images, tf.constant([3, 5]))
+    assert moved.shape == images.shape
+    assert np.abs(moved.numpy() - code(images).numpy()).max() > 2 / 255
+
+
+def test_the_shift_mode_crops_nothing_and_shifts_only_the_jpeg():
+    images = tf.constant(_photos(8, height=32, width=32))
+    spec = channel.ChannelSpec(ramp=0, clean=0.0, weights=(1, 0, 0), crop=6,
+                               crop_mode="shift", subsampling=1.0)
+    out, target = channel.simulate(images, images, spec, step=0, seed=[5, 6])
+    assert out.shape == target.shape == images.shape
+    np.testing.assert_array_equal(target, images)
+    # Every pair was coded (a JPEG of itself, border included: nothing was cut off).
+    changed = np.abs(out.numpy() - images.numpy()).reshape(8, -1).max(axis=1)
+    assert (changed > 1.5 / 255).all()
+    lowest = metrics.psnr(images.numpy(), channel.differentiable_jpeg(images, 50.0).numpy())
+    assert metrics.psnr(images.numpy(), out.numpy()).min() > lowest.min() - 1.0
+    border = np.abs(out.numpy()[:, :4] - images.numpy()[:, :4]).mean()
+    assert border < 0.05
+    gradient_images = tf.Variable(images)
+    with tf.GradientTape() as tape:
+        coded, _ = channel.simulate(gradient_images, images, spec, step=0, seed=[5, 6])
+        loss = tf.reduce_sum(coded)
+    grad = tape.gradient(loss, gradient_images)
+    assert grad is not None and np.isfinite(grad.numpy()).all()
 
 
 def test_at_full_strength_most_pairs_are_attacked_and_the_seed_decides():

@@ -65,13 +65,32 @@ def test_refining_is_repeatable_and_rounds_to_8_bits(net, pair):
 def test_the_views_are_the_rounded_container_a_jpeg_and_a_resize(net, pair):
     cover, _ = pair
     spec = refine.RefineSpec(crop=0)
-    views, secrets = refine._views(tf.constant(cover), tf.constant(cover), spec,
-                                   tf.constant([1, 2], tf.int64))
-    assert views.shape == (6, 32, 32, 3) and secrets.shape == (6, 32, 32, 3)
-    np.testing.assert_allclose(views[:2], np.round(cover * 255) / 255, atol=1e-6)
-    for view in (views[2:4], views[4:]):
-        assert not np.allclose(view, views[:2], atol=1 / 255)
+    views = refine._views(tf.constant(cover), tf.constant(cover), spec,
+                          tf.constant([1, 2], tf.int64))
+    assert len(views) == 3
+    for view, target in views:
+        assert view.shape == (2, 32, 32, 3) and target.shape == (2, 32, 32, 3)
+    (clean, _), (jpeg, _), (resized, _) = views
+    np.testing.assert_allclose(clean, np.round(cover * 255) / 255, atol=1e-6)
+    for view in (jpeg, resized):
+        assert not np.allclose(view, clean, atol=1 / 255)
         np.testing.assert_allclose(view * 255, np.round(view * 255), atol=1e-3)
+
+
+def test_only_the_jpeg_view_is_cropped_and_its_secret_with_it(pair):
+    cover, secret = pair
+    spec = refine.RefineSpec(crop=4)
+    for step in range(6):  # several draws of the offset
+        views = refine._views(tf.constant(cover), tf.constant(secret), spec,
+                              tf.constant([7, step], tf.int64))
+        (clean, clean_secret), (jpeg, jpeg_secret), (resized, resized_secret) = views
+        assert clean.shape == resized.shape == (2, 32, 32, 3)
+        np.testing.assert_array_equal(clean_secret, secret)
+        np.testing.assert_array_equal(resized_secret, secret)
+        assert jpeg.shape == jpeg_secret.shape == (2, 28, 28, 3)
+        # The JPEG's secret is the secret cropped at one of the offsets 0..4.
+        assert any(np.array_equal(jpeg_secret, secret[:, top:top + 28, left:left + 28])
+                   for top in range(5) for left in range(5))
 
 
 def test_the_secret_weights_choose_the_views(net, pair):

@@ -403,7 +403,7 @@ def _hide_folders(args):
 
 def _strength_note(args):
     if args.refine:
-        return f", refined for {args.refine} steps"
+        return f", refined for {args.refine} step{'s' if args.refine != 1 else ''}"
     return "" if args.strength == 1.0 else f", residual strength {args.strength:g}"
 
 

@@ -247,3 +247,14 @@ def test_hide_refine_in_folder_mode_matches_one_pair_at_a_time(capsys, tiny_run,
     _run(capsys, "hide", "--cover", str(covers / "b.png"), "--secret", str(secrets / "b.png"),
          "--out", str(plain), "--model", str(tiny_run))
     assert plain.read_bytes() != single.read_bytes()
+
+
+def test_the_written_line_counts_the_steps_in_words():
+    import argparse
+
+    def note(steps):
+        return cli._strength_note(argparse.Namespace(refine=steps, strength=1.0))
+
+    assert note(1) == ", refined for 1 step"
+    assert note(200) == ", refined for 200 steps"
+    assert note(0) == ""

@@ -407,13 +407,18 @@ def _quantize(images):
     return round_straight_through(clipped * 255.0) / 255.0
 
 
+def _offset(crop, seed):
+    """One ``(down, right)`` offset of ``0..crop`` pixels each, from the stateless seed."""
+    return tf.random.stateless_uniform([2], seed, 0, crop + 1, tf.int32)
+
+
 def random_crop(images, secret, crop, seed):
     """Crop ``images`` and ``secret`` alike, ``crop`` pixels smaller in each direction, at
     one offset of ``0..crop`` drawn from the stateless ``seed`` (the whole batch shares it).
 
     Introduced in chapter 10 (Surviving the channel).
     """
-    offsets = tf.random.stateless_uniform([2], seed, 0, crop + 1, tf.int32)
+    offsets = _offset(crop, seed)
     top, left = offsets[0], offsets[1]
     height, width = tf.shape(images)[1] - crop, tf.shape(images)[2] - crop
     return (images[:, top:top + height, left:left + width],
@@ -479,7 +484,7 @@ def simulate(container, secret, spec, *, step, seed):
     if spec.crop and spec.crop_mode == "crop":
         x, secret = random_crop(x, secret, spec.crop, seeds[0])
     elif spec.crop:
-        shift = tf.random.stateless_uniform([2], seeds[0], 0, spec.crop + 1, tf.int32)
+        shift = _offset(spec.crop, seeds[0])
 
     # One attack per pair: 0 none, 1 JPEG, 2 resize, 3 noise.
     attacked = level * (1.0 - spec.clean)
@@ -498,6 +503,7 @@ def simulate(container, secret, spec, *, step, seed):
     quality = tf.random.stateless_uniform([batch], seeds[2], 0.0, 1.0)
     quality = lowest + quality * (high - lowest)
     subsample = tf.random.stateless_uniform([], seeds[3]) < spec.subsampling
+
     def coded(subsampled):
         def code(images):
             return differentiable_jpeg(images, quality, chroma_subsampling=subsampled,

@@ -125,16 +125,16 @@ def _views(container, secret, spec, seed):
     """
     seeds = tf.random.experimental.stateless_split(seed, 4)
     x = _models.quantize_8bit(container)
-    shifted, shifted_secret = x, secret
+    cropped, cropped_secret = x, secret
     # No crop on images too small to lose the crop and keep an 8x8 block.
     if spec.crop and min(container.shape[1:3]) >= 2 * spec.crop + 8:
-        shifted, shifted_secret = _channel.random_crop(x, secret, spec.crop, seeds[0])
+        cropped, cropped_secret = _channel.random_crop(x, secret, spec.crop, seeds[0])
     low, high = (float(q) for q in spec.jpeg_quality)
     quality = tf.random.stateless_uniform([tf.shape(x)[0]], seeds[1], low, high)
-    jpeg = _channel.differentiable_jpeg(shifted, quality, chroma_subsampling=True)
+    jpeg = _channel.differentiable_jpeg(cropped, quality, chroma_subsampling=True)
     factor = tf.random.stateless_uniform([], seeds[2], spec.resize_factor, 1.0)
     resized = _channel.resize_and_back(x, factor)
-    return [(x, secret), (jpeg, shifted_secret), (resized, secret)]
+    return [(x, secret), (jpeg, cropped_secret), (resized, secret)]
 
 
 def _decibels(errors):

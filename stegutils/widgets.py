@@ -406,9 +406,8 @@ def _hide(net, cover, secret, device, residual_strength=1.0, refine_steps=0, ref
     with _no_retracing_warnings(), tf.device(device):
         container = net.hide(cover, secret, quantize=not refine_steps,
                              strength=residual_strength)
-    hidden = time.perf_counter()
-    if refine_steps:
-        with _no_retracing_warnings(), tf.device(device):
+        hidden = time.perf_counter()
+        if refine_steps:
             container = _refine.refine(net, cover, secret, container=container,
                                        spec=_refine.RefineSpec(steps=int(refine_steps)),
                                        _refiners=refiners)

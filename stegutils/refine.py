@@ -38,14 +38,15 @@ import numpy as np
 import tensorflow as tf
 
 from stegutils import channel as _channel
+from stegutils import metrics as _metrics
 from stegutils import models as _models
 from stegutils import quiet as _quiet
 
 __all__ = ["RefineSpec", "refine", "refine_tiled"]
 
-#: One grey level squared: the floor under each error before its logarithm is taken (as
-#: :data:`stegutils.train.DECIBEL_FLOOR`), so a pair already near perfect stops pulling.
-FLOOR = (1.0 / 255.0) ** 2
+#: The floor under each error before its logarithm is taken
+#: (:data:`stegutils.metrics.DECIBEL_FLOOR`, as in training's decibel weighting).
+FLOOR = _metrics.DECIBEL_FLOOR
 
 
 @dataclasses.dataclass(frozen=True)

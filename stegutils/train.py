@@ -137,9 +137,9 @@ def _per_example_mse(a, b):
     return tf.reduce_mean(tf.math.squared_difference(a, b), axis=[1, 2, 3])
 
 
-#: The floor of :func:`decibel_weighted`: one grey level squared (about 48 dB), below
-#: which a pair's error counts no more (8-bit rounding alone costs about a twelfth).
-DECIBEL_FLOOR = (1.0 / 255.0) ** 2
+#: The floor of :func:`decibel_weighted` (:data:`stegutils.metrics.DECIBEL_FLOOR`): one
+#: grey level squared, below which a pair's error counts no more.
+DECIBEL_FLOOR = _metrics.DECIBEL_FLOOR
 
 
 def decibel_weighted(per_example_mse):

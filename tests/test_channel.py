@@ -267,14 +267,19 @@ def test_a_run_trains_through_the_channel_and_is_chosen_after_a_real_jpeg(tmp_pa
         np.testing.assert_array_equal(a, b)
 
 
-def test_compute_losses_with_a_channel_compares_the_cropped_secret():
+@pytest.mark.parametrize("crop_mode", channel.CROP_MODES)
+def test_compute_losses_through_the_jpeg_channel_has_finite_gradients(crop_mode):
     net = models.build("robust", seed=0, **TINY_ROBUST)
     secret = tf.constant(_photos(2, height=24, width=24, seed=1))
     cover = tf.constant(_photos(2, height=24, width=24, seed=2))
-    losses = train.compute_losses(net, cover=cover, secret=secret, beta=1.0,
-                                  channel=channel.ChannelSpec(crop=4), step=0,
-                                  seed=tf.constant([0, 0], tf.int64))
+    spec = channel.ChannelSpec(crop=4, crop_mode=crop_mode, weights=(1.0, 0.0, 0.0),
+                               clean=0.0)
+    with tf.GradientTape() as tape:
+        losses = train.compute_losses(net, cover=cover, secret=secret, beta=1.0,
+                                      channel=spec, step=0, seed=tf.constant([0, 0], tf.int64))
     assert np.isfinite(float(losses.total)) and float(losses.secret) > 0
+    grads = tape.gradient(losses.total, net.trainable_variables)
+    assert all(g is not None and np.all(np.isfinite(g.numpy())) for g in grads)
 
 
 # -------------------------------------------------------------------- the robust variant

@@ -54,15 +54,15 @@ def verdict(differences):
 def compare(candidate, baseline, secrets, covers, *, with_refine=False):
     """Per kind ("network", and "refined" with ``with_refine``): each model's figures and
     the candidate's paired differences, as intervals."""
+    measured = {"network": {}, "refined": {}} if with_refine else {"network": {}}
+    for name, net in (("candidate", candidate), ("shipped", baseline)):
+        containers = net.hide(covers, secrets)
+        measured["network"][name] = REFINE.per_pair(net, secrets, covers, containers)
+        if with_refine:
+            refined = refine.refine(net, covers, secrets, container=containers)
+            measured["refined"][name] = REFINE.per_pair(net, secrets, covers, refined)
     out = {}
-    kinds = ["network"] + (["refined"] if with_refine else [])
-    for kind in kinds:
-        values = {}
-        for name, net in (("candidate", candidate), ("shipped", baseline)):
-            containers = net.hide(covers, secrets)
-            if kind == "refined":
-                containers = refine.refine(net, covers, secrets, container=containers)
-            values[name] = REFINE.per_pair(net, secrets, covers, containers)
+    for kind, values in measured.items():
         out[kind] = {
             name: {m: REFINE._interval(v[m]) for m in MEASURES} for name, v in values.items()}
         out[kind]["differences"] = {
@@ -94,17 +94,14 @@ def main(argv=None):
     secrets, covers = collections["bsds500"]
     figures = compare(candidate, baseline, secrets, covers, with_refine=args.refine)
     replaces, losing = verdict(figures["network"]["differences"])
-    weights = next((args.run / name for name in ("best.weights.h5", "final.weights.h5")
-                    if (args.run / name).is_file()), None)
-    name = args.run.resolve().name
+    name = card["name"]
     results = {
         "command": "python benchmarks/candidate.py " + " ".join(
             [name] + [a for a in argv if a != str(args.run)]),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": models.machine_description(),
-        "candidate": {"run": name, "weights_sha256": weights and files.sha256(weights),
-                      "config": json.loads((args.run / "config.json").read_text())
-                      if (args.run / "config.json").is_file() else None},
+        "candidate": {"run": name, "weights_sha256": files.sha256(card["weights"]),
+                      "config": card["config"]},
         "shipped": {"name": args.against, "card_sha256": shipped.get("sha256")},
         "data": described["bsds500"],
         "containers": "rounded to 8 bits (as a PNG stores them), then attacked",

@@ -44,11 +44,6 @@ from stegutils import quiet as _quiet
 
 __all__ = ["RefineSpec", "refine", "refine_tiled"]
 
-#: The floor under each error before its logarithm is taken
-#: (:data:`stegutils.metrics.DECIBEL_FLOOR`, as in training's decibel weighting).
-FLOOR = _metrics.DECIBEL_FLOOR
-
-
 @dataclasses.dataclass(frozen=True)
 class RefineSpec:
     """How a container is refined (:func:`refine`).
@@ -139,8 +134,9 @@ def _views(container, secret, spec, seed):
 
 
 def _decibels(errors):
-    """``-10 log10(error + FLOOR)`` per pair: a PSNR, floored at one grey level."""
-    return -10.0 * tf.math.log(errors + FLOOR) / math.log(10.0)
+    """``-10 log10(error + floor)`` per pair: a PSNR, floored at one grey level
+    (:data:`stegutils.metrics.DECIBEL_FLOOR`, as in training's decibel weighting)."""
+    return -10.0 * tf.math.log(errors + _metrics.DECIBEL_FLOOR) / math.log(10.0)
 
 
 def _view_decibels(reveal, views):

@@ -1,8 +1,6 @@
 """benchmarks/candidate.py: a run replaces a shipped model only if it loses nothing on
 validation, and the figures it writes are the paired ones."""
 
-import json
-
 import numpy as np
 import pytest
 

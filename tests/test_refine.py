@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from stegutils import cli, data, models, refine
+from stegutils import cli, data, metrics, models, refine
 from tests.conftest import smooth_photos
 
 
@@ -102,7 +102,7 @@ def test_the_secret_weights_choose_the_views(net, pair):
                                         tf.constant(secret), delta, clean_only, seed)
     revealed = net.revealing(tf.constant(np.round(cover * 255) / 255), training=False)
     errors = np.mean((revealed.numpy() - secret) ** 2, axis=(1, 2, 3))
-    np.testing.assert_allclose(secret_db, -10 * np.log10(errors + refine.FLOOR), rtol=1e-4)
+    np.testing.assert_allclose(secret_db, -10 * np.log10(errors + metrics.DECIBEL_FLOOR), rtol=1e-4)
 
 
 def test_tiled_refining_of_one_tile_is_refining(net, pair):

@@ -19,7 +19,9 @@ import pytest
 from stegutils import reproduction, results, timings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RESULTS = sorted(p.name for p in (ROOT / "benchmarks" / "results").glob("*.json"))
+# Every results file, by its path under benchmarks/results ("candidates/NAME.json" too).
+RESULTS = sorted(p.relative_to(ROOT / "benchmarks" / "results").as_posix()
+                 for p in (ROOT / "benchmarks" / "results").rglob("*.json"))
 
 
 def test_every_results_file_is_found_in_the_checkout():

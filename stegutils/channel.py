@@ -278,8 +278,9 @@ def differentiable_jpeg(images, quality, *, chroma_subsampling=True,
 # ----------------------------------------------------------------------- the channel
 
 
-#: How :class:`ChannelSpec` moves the JPEG grid: crop every pair, or shift the grid only.
-CROP_MODES = ("crop", "shift")
+#: How :class:`ChannelSpec` moves the JPEG grid: crop every pair, shift the grid only, or
+#: either, drawn per batch.
+CROP_MODES = ("crop", "shift", "mix")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,6 +297,8 @@ class ChannelSpec:
     leave the border alone; with ``"shift"`` nothing is cropped, and only the JPEG's
     8x8 (and 4:2:0's 16x16) grid is moved by ``0..crop`` pixels: the container is
     extended at its top and left edges by reflection, coded, and the extension cut off.
+    ``"mix"`` draws one of the two per batch, each with probability 1/2: the border
+    stays in half the steps' loss, and the reveal network still meets crops.
 
     The attacks' *strength* rises linearly from nothing at step 0 to full at step
     ``ramp`` (:func:`strength`): the probability of an attack, the lowest JPEG quality
@@ -318,8 +321,8 @@ class ChannelSpec:
     crop : int
         The largest crop offset (or grid shift), in pixels; crops are ``crop`` pixels
         smaller.
-    crop_mode : {"crop", "shift"}
-        Crop every pair, or shift the JPEG's grid only (above).
+    crop_mode : {"crop", "shift", "mix"}
+        Crop every pair, shift the JPEG's grid only, or either per batch (above).
     clean : float
         Probability that a pair meets no attack (besides the crop and 8-bit rounding).
     weights : (jpeg, resize, noise)
@@ -412,6 +415,12 @@ def _offset(crop, seed):
     return tf.random.stateless_uniform([2], seed, 0, crop + 1, tf.int32)
 
 
+def _size_unknown(images):
+    """``images`` as they are, with a height and width that a graph knows only when run."""
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    return images[:, :height, :width]
+
+
 def random_crop(images, secret, crop, seed):
     """Crop ``images`` and ``secret`` alike, ``crop`` pixels smaller in each direction, at
     one offset of ``0..crop`` drawn from the stateless ``seed`` (the whole batch shares it).
@@ -469,12 +478,29 @@ def simulate(container, secret, spec, *, step, seed):
     -------
     (tf.Tensor, tf.Tensor)
         The attacked containers and the matching secrets, both ``crop`` pixels smaller
-        in each direction (``crop_mode`` "crop"; "shift" keeps the size).
+        in each direction (``crop_mode`` "crop"; "shift" keeps the size; "mix" does
+        either, so the size is known only when the batch is drawn).
 
     Introduced in chapter 10 (Surviving the channel).
     """
     seed = tf.cast(seed, tf.int64)
     seeds = tf.random.experimental.stateless_split(seed, 8)
+    if spec.crop and spec.crop_mode == "mix":
+        # One draw per batch (the last seed, which the other modes leave unused); the
+        # branch then draws its offset and attacks from the same seed as that mode would.
+        def as_mode(mode):
+            single = dataclasses.replace(spec, crop_mode=mode)
+
+            def branch():
+                # Both branches declare the same, unknown size. With the shift's size
+                # known and the crop's not, the gradient into the hiding network failed
+                # at run time (TensorFlow 2.21: "Incompatible shapes" in the reveal
+                # network's gradient when the crop was drawn).
+                return tuple(_size_unknown(t) for t in
+                             simulate(container, secret, single, step=step, seed=seed))
+            return branch
+        return tf.cond(tf.random.stateless_uniform([], seeds[7]) < 0.5,
+                       as_mode("crop"), as_mode("shift"))
     level = strength(step, spec.ramp)
     batch = tf.shape(container)[0]
 

@@ -1,6 +1,7 @@
 """The differentiable channel: JPEG against Pillow's encoder, gradients, the curriculum,
 training through it, and the robust variant's shift equivariance."""
 
+import dataclasses
 import io
 
 import numpy as np
@@ -158,7 +159,7 @@ def test_channel_spec_validates_and_round_trips():
                          ({"crop": -1}, "crop must be"),
                          ({"weights": (0, 0, 0)}, "weights must be"),
                          ({"rounding": "x"}, "rounding must be"),
-                         ({"crop_mode": "trim"}, "crop_mode must be one of crop, shift")]:
+                         ({"crop_mode": "trim"}, "crop_mode must be one of crop, shift, mix")]:
         with pytest.raises(ValueError, match=message):
             channel.ChannelSpec(**bad)
     with pytest.raises(ValueError, match=r"unknown channel field\(s\) \['jpg'\]"):
@@ -221,6 +222,27 @@ def test_the_shift_mode_crops_nothing_and_shifts_only_the_jpeg():
     assert grad is not None and np.isfinite(grad.numpy()).all()
 
 
+def test_the_mix_mode_crops_some_batches_and_shifts_the_others_as_those_modes_would():
+    images = tf.constant(_photos(4, height=32, width=32))
+    secrets = tf.constant(_photos(4, height=32, width=32, seed=9))
+    spec = channel.ChannelSpec(ramp=0, clean=0.0, weights=(1, 0, 0), crop=6, crop_mode="mix")
+    sizes = set()
+    for seed in range(12):
+        out, target = channel.simulate(images, secrets, spec, step=0, seed=[seed, 1])
+        sizes.add(out.shape[1])
+        mode = "crop" if out.shape[1] == 26 else "shift"
+        single = dataclasses.replace(spec, crop_mode=mode)
+        expected, expected_target = channel.simulate(images, secrets, single, step=0,
+                                                     seed=[seed, 1])
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(target, expected_target)
+    assert sizes == {26, 32}  # both modes were drawn
+    # Without a crop there is nothing to mix: the container keeps its size.
+    flat = dataclasses.replace(spec, crop=0)
+    out, _ = channel.simulate(images, secrets, flat, step=0, seed=[0, 1])
+    assert out.shape == images.shape
+
+
 def test_at_full_strength_most_pairs_are_attacked_and_the_seed_decides():
     images = tf.constant(_photos(16, height=32, width=32))
     spec = channel.ChannelSpec(ramp=10, clean=0.0, crop=0)
@@ -265,6 +287,26 @@ def test_a_run_trains_through_the_channel_and_is_chosen_after_a_real_jpeg(tmp_pa
     again.fit(progress=False)
     for a, b in zip(trainer.net.get_weights(), again.net.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_trains_through_the_mixed_channel(tmp_path):
+    # Crops and shifts give batches of two sizes: the compiled step takes both.
+    photos = smooth_photos(6, height=40, width=40, seed=5)
+    config = train.Config(variant="robust", variant_options=TINY_ROBUST, size=24,
+                          batch_size=4, steps=6, seed=1, precision="float32",
+                          channel={"ramp": 0, "crop": 4, "crop_mode": "mix"}, log_every=2,
+                          eval_every=6, checkpoint_every=6, val_photos=2)
+    trainer = train.Trainer(config, tmp_path / "run", train_images=photos[:4],
+                            val_images=photos[4:])
+    # Step i draws with the seed (config seed, i): both sizes are among these steps.
+    spec = channel.ChannelSpec.from_dict(config.channel)
+    probe = tf.zeros([4, 24, 24, 3])
+    assert {channel.simulate(probe, probe, spec, step=i, seed=[1, i])[0].shape[1]
+            for i in range(6)} == {20, 24}
+    trainer.fit(progress=False)
+    history = trainer.history()
+    assert [r["step"] for r in history] == [2, 4, 6]
+    assert all(np.isfinite(r["loss"]) for r in history)
 
 
 @pytest.mark.parametrize("crop_mode", channel.CROP_MODES)

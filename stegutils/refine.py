@@ -44,6 +44,7 @@ from stegutils import quiet as _quiet
 
 __all__ = ["RefineSpec", "refine", "refine_tiled"]
 
+
 @dataclasses.dataclass(frozen=True)
 class RefineSpec:
     """How a container is refined (:func:`refine`).

@@ -32,7 +32,8 @@ SOURCES = {
     "09_invertible": ["invertible.json", "quality.json", "cards"],
     "10_channel": ["channel.json", "failures.json", "strength.json", "cover_loss.json",
                    "refine.json", "candidates/robust-shift.json",
-                   "candidates/robust-mix.json", "cards"],
+                   "candidates/robust-mix.json",
+                   "candidates/robust-mix-b.json", "cards"],
 }
 # Measured quantities, by the last part of their key, and counts that name a measured set.
 MEASURED = re.compile(r"(psnr|mpe|ssim|auc|accuracy|pearson|spearman|edges|seconds|"
